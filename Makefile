@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine: `make site` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= full
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: site build data serve test chromium bench clean
+
+site: build
+	$(PY) -m mkdocs build --strict
+
+build: $(VENV)/.installed
+	$(PY) -m generator.build --profile $(PROFILE)
+
+data: $(VENV)/.installed
+	$(PY) -m generator.data
+
+serve: build
+	$(PY) -m mkdocs serve
+
+# torch first, exactly the local CPU wheel; the constraints file keeps any later step from replacing it.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(VENV)/.installed chromium
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/stage_times.py
+
+clean:
+	rm -rf build site test-artifacts

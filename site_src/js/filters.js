@@ -1,0 +1,172 @@
+// The first-layer filters: each neuron fed directly by pixels, drawn as a 28x28 image of its
+// weights (green positive, red negative, neutral where it reads no pixel). With a sample, the
+// input image once, and per filter the product filter ⊙ input and the neuron's value.
+// Also exports the image helpers the flowgraph figure uses for its "filters" mode.
+
+import { compile, firstLayerFilters } from "./graph.js";
+import { COLORS, DEFAULT_OPTIONS, FILTERS, format2, formatBounds } from "./constants.js";
+
+const SIDE = 28; // MNIST images; input_shape in flowgraph.json
+
+// ---- image helpers -------------------------------------------------------------------------
+
+function rgb(hex) {
+  const h = hex.replace("#", "");
+  const full = h.length === 3 ? [...h].map((c) => c + c).join("") : h;
+  return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+}
+
+function toDataURL(width, height, paint) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(width, height);
+  paint(image.data);
+  ctx.putImageData(image, 0, 0);
+  return canvas.toDataURL("image/png");
+}
+
+// signedImageURL(values, side): green for positive, red for negative, neutral for zero;
+// intensity |v| / max|v| (per image, so every filter uses its full range).
+export function signedImageURL(values, side = SIDE) {
+  const pos = rgb(COLORS.positive);
+  const neg = rgb(COLORS.negative);
+  const neutral = rgb(COLORS.neutral);
+  let max = 0;
+  for (const v of values) max = Math.max(max, Math.abs(v));
+  return toDataURL(side, side, (px) => {
+    for (let i = 0; i < side * side; i++) {
+      const v = values[i];
+      const t = max > 0 ? Math.abs(v) / max : 0;
+      const c = v > 0 ? pos : v < 0 ? neg : neutral;
+      for (let ch = 0; ch < 3; ch++) px[4 * i + ch] = Math.round(neutral[ch] + (c[ch] - neutral[ch]) * t);
+      px[4 * i + 3] = 255;
+    }
+  });
+}
+
+// sampleImageURL(pixels): the image as dark ink on white (pixel 255 = black).
+export function sampleImageURL(pixels, side = SIDE) {
+  return toDataURL(side, side, (px) => {
+    for (let i = 0; i < side * side; i++) {
+      const grey = 255 - pixels[i];
+      px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = grey;
+      px[4 * i + 3] = 255;
+    }
+  });
+}
+
+// productValues(weights, pixels): filter ⊙ input, the input scaled to [0, 1] as in the graph.
+export function productValues(weights, pixels) {
+  const out = new Float64Array(weights.length);
+  for (let i = 0; i < weights.length; i++) out[i] = (weights[i] * pixels[i]) / 255;
+  return out;
+}
+
+// ---- the figure ----------------------------------------------------------------------------
+
+export function draw(element, data, options = {}) {
+  const d3 = globalThis.d3;
+  if (!d3) throw new Error("d3 is not loaded (vendor/d3.min.js)");
+  const nodes = data.graph.nodes;
+  const g = data.compiled ?? compile(data.graph);
+  const samples = data.traces?.samples ?? [];
+  const onChange = options.onChange ?? (() => {});
+  const filters = firstLayerFilters(g);
+  const size = SIDE * FILTERS.pixelSize;
+  let state = { sample: resolveSample(options.sample) };
+
+  function resolveSample(id) {
+    return samples.some((s) => s.id === id) ? id : "none";
+  }
+
+  // step: controls
+  const root = d3.select(element).append("div").attr("class", "fg-filters");
+  const controls = root.append("div").attr("class", "fg-controls");
+  const sampleLabel = controls.append("label");
+  sampleLabel.append("span").text("Sample ");
+  const sampleSelect = sampleLabel.append("select").attr("class", "fg-sample");
+  sampleSelect.selectAll("option")
+    .data([{ value: "none", text: "no sample" }, ...samples.map(sampleChoice)])
+    .join("option").attr("value", (d) => d.value).text((d) => d.text);
+  sampleSelect.on("change", () => {
+    state = { sample: sampleSelect.property("value") };
+    render();
+    onChange({ ...state });
+  });
+  controls.append("span").attr("class", "fg-legend")
+    .html('<span class="fg-swatch fg-pos"></span>positive weight '
+      + '<span class="fg-swatch fg-neg"></span>negative weight');
+
+  // step: the input image, shown once when a sample is chosen
+  const inputPanel = root.append("div").attr("class", "fg-filter-input");
+
+  // step: one card per filter: id, bias, bounds, filter image (+ product and value with a sample)
+  const grid = root.append("div").attr("class", "fg-filter-grid");
+  const cards = grid.selectAll("div.fg-filter").data(filters).join("div")
+    .attr("class", "fg-filter").attr("data-id", (f) => f.id);
+  const images = cards.append("div").attr("class", "fg-filter-images");
+  images.append("img").attr("class", "fg-filter-weights")
+    .attr("width", size).attr("height", size)
+    .attr("alt", (f) => `weights of ${f.id}`)
+    .attr("title", (f) => `weights of ${f.id}`)
+    .attr("src", (f) => signedImageURL(f.weights));
+  images.append("img").attr("class", "fg-filter-product")
+    .attr("width", size).attr("height", size);
+  const text = cards.append("div").attr("class", "fg-filter-text");
+  text.append("div").attr("class", "fg-filter-id").text((f) => f.id);
+  text.append("div").text((f) => `bias ${format2(nodes[f.index].bias)}`);
+  text.append("div").text((f) => `bounds ${formatBounds(nodes[f.index].bounds)}`);
+  const valueLine = text.append("div").attr("class", "fg-filter-value");
+
+  // step: apply the state
+  function render() {
+    sampleSelect.property("value", state.sample);
+    const sample = samples.find((s) => s.id === state.sample);
+    inputPanel.selectAll("*").remove();
+    inputPanel.style("display", sample ? null : "none");
+    if (sample) {
+      inputPanel.append("img").attr("width", size).attr("height", size)
+        .attr("alt", `input image ${sample.id}`).attr("src", sampleImageURL(sample.pixels));
+      inputPanel.append("div").text(`input #${sample.test_index}: label ${sample.label}, `
+        + `predicted ${sample.prediction}`);
+    }
+    images.select(".fg-filter-product")
+      .style("display", sample ? null : "none")
+      .attr("src", sample ? (f) => signedImageURL(productValues(f.weights, sample.pixels)) : null)
+      .attr("alt", sample ? (f) => `weights of ${f.id} times the input` : null)
+      .attr("title", sample ? (f) => `weights of ${f.id} ⊙ input` : null);
+    valueLine.text(sample ? (f) => {
+      const node = nodes[f.index];
+      let dot = 0;
+      for (let i = 0; i < f.weights.length; i++) dot += (f.weights[i] * sample.pixels[i]) / 255;
+      const pre = dot + node.bias;
+      const post = node.activation === "relu" ? Math.max(0, pre) : pre;
+      // filter·input + bias is the whole pre-activation only for neurons fed by pixels alone
+      return `w·x + b = ${format2(pre)} → ${node.activation === "relu" ? "ReLU" : "value"} ${format2(post)}`;
+    } : "");
+    cards.classed("fg-has-sample", !!sample);
+  }
+  render();
+
+  return {
+    update(next = {}) {
+      const sample = resolveSample(next.sample ?? DEFAULT_OPTIONS.sample);
+      if (sample === state.sample) return;
+      state = { sample };
+      render();
+    },
+    destroy() {
+      root.remove();
+    },
+  };
+}
+
+export function sampleChoice(s) {
+  const wrong = s.prediction !== s.label;
+  return {
+    value: s.id,
+    text: `#${s.test_index}: label ${s.label}, predicted ${s.prediction}${wrong ? " ✗" : ""}`,
+  };
+}
