@@ -61,7 +61,7 @@ def build(experiment: Experiment, timings: dict | None = None) -> None:
         graph, values, exactness = exact_flowgraph(lottery.model, mnist.test.inputs)
         graph = layout_flowgraph(graph)
     with timed("traces", timings):
-        samples = sample_traces(graph, values, mnist.test, experiment)
+        samples = sample_traces(graph, output_logits(graph, values).argmax(1), mnist.test, experiment)
     with timed("export+render", timings):
         render_site(experiment, lottery.rounds, graph, samples, exactness)
 

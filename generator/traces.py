@@ -5,7 +5,7 @@ import numpy as np
 
 from .config import Experiment
 from .data import Split
-from .flowgraph import output_logits
+from .flowgraph import evaluate
 
 
 def choose_samples(labels: np.ndarray, predictions: np.ndarray, experiment: Experiment) -> list[int]:
@@ -20,11 +20,13 @@ def choose_samples(labels: np.ndarray, predictions: np.ndarray, experiment: Expe
     return chosen
 
 
-def sample_traces(graph: dict, values: np.ndarray, test: Split, experiment: Experiment) -> list[dict]:
-    """`values` is evaluate(graph, test inputs), computed once by the build's exactness check."""
-    predictions = output_logits(graph, values).argmax(axis=1)
+def sample_traces(graph: dict, predictions: np.ndarray, test: Split, experiment: Experiment) -> list[dict]:
+    """`predictions` come from the build's exactness check over the whole test set. Values are
+    evaluated on pixel / 255 in float64, exactly what the browser computes from `pixels`."""
+    chosen = choose_samples(test.labels, predictions, experiment)
+    values = evaluate(graph, test.pixels[chosen] / 255.0)
     samples = []
-    for i in choose_samples(test.labels, predictions, experiment):
+    for i, node_values in zip(chosen, values):
         samples.append({
             "id": f"t{i}",
             "test_index": int(i),
@@ -32,6 +34,6 @@ def sample_traces(graph: dict, values: np.ndarray, test: Split, experiment: Expe
             "prediction": int(predictions[i]),
             "pixels": test.pixels[i].tolist(),
             # 10 decimals: far below the 1e-5 the browser check allows, and a third of the bytes.
-            "values": [round(float(v), 10) for v in values[i]],
+            "values": [round(float(v), 10) for v in node_values],
         })
     return samples

@@ -11,7 +11,7 @@ from .config import TrainConfig
 def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
                  config: TrainConfig, epochs: int, seed: int, desc: str = "train") -> None:
     """Adam from a fresh state (as in the lottery-ticket procedure); shuffling seeded by `seed`."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     n = inputs.shape[0]

@@ -20,24 +20,26 @@ export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels"
 export const STATE_KEYS = ["output", "sample", "inputs"];
 
 export const FLOWGRAPH = {
-  nodeRadius: 8, // neurons and outputs
+  // Sizes below are for a layout 1400 units wide (layout.width); other layouts scale them.
+  referenceWidth: 1400,
+  labelSize: 22, // font size of node labels; also capped by the spacing of the nodes
+  labelSpacing: 0.42, // labels (two lines) at most this fraction of the closest vertical spacing
+  nodeRadius: 0.5, // neurons and outputs, as a fraction of the label size
   inputInset: 1, // gap between neighbouring pixel squares
-  edgeWidthMax: 7, // width of the strongest edge
-  edgeWidthMin: 0.6,
-  hairline: 0.4, // edges that carry exactly zero on the chosen sample
-  labelSize: 15, // font size of node labels
-  fitPadding: 30, // margin kept around the visible nodes when zooming to fit
+  edgeWidthMax: 5, // width of the strongest edge
+  edgeWidthMin: 0.5,
+  hairline: 0.6, // edges that carry exactly zero on the chosen sample
+  fitPadding: 30, // margin kept around the visible nodes when zooming to fit (screen pixels)
   fitMaxScale: 2.5, // never zoom in further than this when fitting a small subgraph
   zoomExtent: [0.05, 20],
   transitionMs: 350,
-  fadedOpacity: 0.08, // what hover does to nodes and edges off the hovered node's paths
-  filterScaleMax: 4, // layout units per filter pixel, at most
+  filterScaleMax: 4, // layout units per filter pixel, at most (times the layout scale)
   filterScaleMin: 1,
   filterGap: 6, // between a neuron and its filter images
 };
 
 export const FILTERS = {
-  pixelSize: 4, // screen pixels per image pixel in the filter grid
+  pixelSize: 3, // screen pixels per image pixel in the filter grid
 };
 
 // Number formatting used in every label: two decimals, as the reader compares values by eye.

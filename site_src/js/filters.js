@@ -104,8 +104,8 @@ export function draw(element, data, options = {}) {
 
   // step: one card per filter: id, bias, bounds, filter image (+ product and value with a sample)
   const grid = root.append("div").attr("class", "fg-filter-grid");
-  const cards = grid.selectAll("div.fg-filter").data(filters).join("div")
-    .attr("class", "fg-filter").attr("data-id", (f) => f.id);
+  const cards = grid.selectAll("div.fg-filter-card").data(filters).join("div")
+    .attr("class", "fg-filter-card").attr("data-id", (f) => f.id);
   const images = cards.append("div").attr("class", "fg-filter-images");
   images.append("img").attr("class", "fg-filter-weights")
     .attr("width", size).attr("height", size)
@@ -129,23 +129,25 @@ export function draw(element, data, options = {}) {
     if (sample) {
       inputPanel.append("img").attr("width", size).attr("height", size)
         .attr("alt", `input image ${sample.id}`).attr("src", sampleImageURL(sample.pixels));
-      inputPanel.append("div").text(`input #${sample.test_index}: label ${sample.label}, `
-        + `predicted ${sample.prediction}`);
+      const about = inputPanel.append("div");
+      about.append("div").attr("class", "fg-filter-id").text(`input #${sample.test_index}: label ${sample.label}, `
+        + `predicted ${sample.prediction}${sample.label !== sample.prediction ? " ✗" : ""}`);
+      about.append("div").text("Each neuron below: its weights (left) and the weights ⊙ this input (right).");
     }
     images.select(".fg-filter-product")
       .style("display", sample ? null : "none")
       .attr("src", sample ? (f) => signedImageURL(productValues(f.weights, sample.pixels)) : null)
       .attr("alt", sample ? (f) => `weights of ${f.id} times the input` : null)
       .attr("title", sample ? (f) => `weights of ${f.id} ⊙ input` : null);
-    valueLine.text(sample ? (f) => {
+    valueLine.selectAll("div").data(sample ? (f) => {
       const node = nodes[f.index];
       let dot = 0;
       for (let i = 0; i < f.weights.length; i++) dot += (f.weights[i] * sample.pixels[i]) / 255;
       const pre = dot + node.bias;
       const post = node.activation === "relu" ? Math.max(0, pre) : pre;
       // filter·input + bias is the whole pre-activation only for neurons fed by pixels alone
-      return `w·x + b = ${format2(pre)} → ${node.activation === "relu" ? "ReLU" : "value"} ${format2(post)}`;
-    } : "");
+      return [`w·x + b = ${format2(pre)}`, node.activation === "relu" ? `ReLU → ${format2(post)}` : "(no ReLU)"];
+    } : () => []).join("div").text((line) => line);
     cards.classed("fg-has-sample", !!sample);
   }
   render();

@@ -29,6 +29,28 @@ export function draw(element, data, options = {}) {
     : { x: d.x, y: d.y }));
   const isConstant = nodes.map((d, i) => d.kind !== "input" && g.offsets[i] === g.offsets[i + 1]);
 
+  // ---- step: sizes, in layout units: scaled with the layout, labels no taller than the spacing
+  const S = sizes();
+  function sizes() {
+    const u = (fg.layout.width || C.referenceWidth) / C.referenceWidth;
+    let gap = Infinity;
+    const byX = d3.group(nodes.filter((d) => d.kind !== "input"), (d) => d.x);
+    for (const column of byX.values()) {
+      const ys = d3.sort(column.map((d) => d.y));
+      for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
+    }
+    const labelSize = Math.max(4, Math.min(C.labelSize * u, C.labelSpacing * gap));
+    return {
+      labelSize,
+      nodeRadius: C.nodeRadius * labelSize,
+      filterScaleMax: C.filterScaleMax * u,
+      edgeWidthMax: C.edgeWidthMax * u,
+      edgeWidthMin: C.edgeWidthMin * u,
+      hairline: C.hairline * u,
+      filterGap: C.filterGap * u,
+    };
+  }
+
   // ---- step: controls
   const root = d3.select(element).append("div").attr("class", "fg-flowgraph");
   const controls = root.append("div").attr("class", "fg-controls");
@@ -75,13 +97,14 @@ export function draw(element, data, options = {}) {
   const svg = root.append("svg").attr("class", "fg-svg")
     .attr("role", "img").attr("aria-label", "flowgraph of the pruned network");
   const view = svg.append("g").attr("class", "fg-view");
-  const gridLayer = view.append("g").attr("class", "fg-grid");
   const edgeLayer = view.append("g").attr("class", "fg-edges");
-  const filterLayer = view.append("g").attr("class", "fg-filter-images");
+  const gridLayer = view.append("g").attr("class", "fg-grid"); // over the edges: they leave its edge
+  const filterLayer = view.append("g").attr("class", "fg-filter-layer");
   const nodeLayer = view.append("g").attr("class", "fg-nodes");
   const titleLayer = view.append("g").attr("class", "fg-layer-titles");
 
-  // ---- step: the input grid: its outline, and the whole sample image faintly beneath the pixels
+  // ---- step: the input grid: an opaque backing that hides where edges start (each pixel is its
+  // square), and the whole sample image faintly beneath the pixels the graph reads
   const gridSize = SIDE * cell;
   gridLayer.append("rect").attr("class", "fg-grid-frame")
     .attr("x", ox).attr("y", oy).attr("width", gridSize).attr("height", gridSize);
@@ -90,13 +113,13 @@ export function draw(element, data, options = {}) {
     .attr("preserveAspectRatio", "none");
 
   // ---- step: layer titles, on one line above the highest node
-  const top = d3.min(nodes, (d, i) => pos[i].y - (d.kind === "input" ? cell : C.nodeRadius));
-  const titleY = Math.min(top, oy) - 2.5 * C.labelSize;
+  const top = d3.min(nodes, (d, i) => pos[i].y - (d.kind === "input" ? cell : S.nodeRadius));
+  const titleY = Math.min(top, oy) - 2.5 * S.labelSize;
   const layerTitles = titleLayer.selectAll("text").data(fg.layers ?? []).join("text")
     .attr("class", "fg-layer-title")
     .attr("x", (d) => (d.layer === 0 ? ox + gridSize / 2 : d.x))
     .attr("y", titleY)
-    .attr("font-size", C.labelSize * 1.15)
+    .attr("font-size", S.labelSize * 1.15)
     .text((d) => d.name);
 
   // ---- step: edges, a horizontal cubic from source to target
@@ -120,36 +143,55 @@ export function draw(element, data, options = {}) {
   nodeSel.filter((d) => d.kind === "input").append("rect")
     .attr("x", -half).attr("y", -half).attr("width", 2 * half).attr("height", 2 * half);
   const unitSel = nodeSel.filter((d) => d.kind !== "input");
-  unitSel.append("circle").attr("r", C.nodeRadius);
+  unitSel.append("circle").attr("r", S.nodeRadius);
   const labelSel = unitSel.append("text").attr("class", "fg-label")
-    .attr("x", C.nodeRadius + 4).attr("dy", "0.35em").attr("font-size", C.labelSize);
+    .attr("font-size", S.labelSize);
   nodeSel.append("title");
 
-  // ---- step: first-layer filter images (inputs = filters), left of each first-layer neuron
+  // ---- step: first-layer filter images (inputs = filters), left of each first-layer neuron.
+  // Neighbouring neurons alternate between two columns of images, so each image may be twice as
+  // tall as the spacing of the neurons; a thin line leads from the far column to its neuron.
   const filters = firstLayerFilters(g);
-  const filterScale = filterPixelScale(filters);
-  const filterSize = SIDE * filterScale;
+  const column = new Map(); // filter id -> 0 (next to its neuron) or 1 (one image further left)
+  for (const group of d3.group(filters, (f) => pos[f.index].x).values()) {
+    d3.sort(group, (f) => pos[f.index].y).forEach((f, rank) => column.set(f.id, rank % 2));
+  }
+  const filterSize = SIDE * filterPixelScale(filters);
   const filterSel = filterLayer.selectAll("g.fg-filter").data(filters).join("g")
     .attr("class", "fg-filter")
-    .attr("data-id", (f) => f.id)
-    .attr("transform", (f) => `translate(${pos[f.index].x - C.nodeRadius - C.filterGap - filterSize},`
-      + `${pos[f.index].y - filterSize / 2})`);
+    .attr("data-id", (f) => f.id);
+  const filterLink = filterSel.append("line").attr("class", "fg-filter-link")
+    .attr("y1", filterSize / 2).attr("y2", filterSize / 2).attr("stroke-width", S.hairline);
   filterSel.append("image").attr("class", "fg-filter-weights")
     .attr("width", filterSize).attr("height", filterSize).attr("preserveAspectRatio", "none")
     .attr("href", (f) => signedImageURL(f.weights))
     .append("title").text((f) => `weights of ${f.id} (green positive, red negative)`);
   filterSel.append("image").attr("class", "fg-filter-product")
-    .attr("x", -filterSize - C.filterGap)
+    .attr("x", -filterSize - S.filterGap)
     .attr("width", filterSize).attr("height", filterSize).attr("preserveAspectRatio", "none")
     .append("title");
 
-  // Filters must not overlap their neighbours: the scale follows the closest pair of neurons.
+  // Where a filter's images go: one image (or two, with the product) per column.
+  function placeFilters(withProduct) {
+    const step = (withProduct ? 2 : 1) * (filterSize + S.filterGap);
+    const left = (f) => pos[f.index].x - S.nodeRadius - S.filterGap - filterSize - column.get(f.id) * step;
+    filterSel.attr("transform", (f) => `translate(${left(f)},${pos[f.index].y - filterSize / 2})`);
+    filterLink.attr("x1", filterSize).attr("x2", (f) => pos[f.index].x - S.nodeRadius - left(f))
+      .style("display", (f) => (column.get(f.id) ? null : "none"));
+    return (f) => left(f) - (withProduct ? filterSize + S.filterGap : 0); // leftmost x, for fit()
+  }
+
+  // Images in one column must not overlap: the scale follows the closest pair in a column.
   function filterPixelScale(list) {
-    const ys = d3.sort(list.map((f) => pos[f.index].y));
     let gap = Infinity;
-    for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
-    const s = Math.floor((0.92 * gap) / SIDE);
-    return Math.max(C.filterScaleMin, Math.min(C.filterScaleMax, Number.isFinite(s) ? s : C.filterScaleMax));
+    for (const group of d3.group(list, (f) => pos[f.index].x, (f) => column.get(f.id)).values()) {
+      for (const col of group.values()) {
+        const ys = d3.sort(col.map((f) => pos[f.index].y));
+        for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
+      }
+    }
+    const s = (0.85 * gap) / SIDE;
+    return Math.max(C.filterScaleMin, Math.min(S.filterScaleMax, Number.isFinite(s) ? s : S.filterScaleMax));
   }
 
   // ---- step: zoom and pan; fit the visible nodes until the reader zooms by hand
@@ -163,7 +205,20 @@ export function draw(element, data, options = {}) {
   svg.on("dblclick", () => { userZoomed = false; fit(true); });
 
   let visible = null; // Uint8Array over nodes, set by render()
-  const labelLength = new Int32Array(g.n); // characters in each label, set by render(), for fit()
+  // The longest each label can get (with a sample), so a fit leaves room for it.
+  const widestLabel = nodes.map((d, i) => (d.kind === "input" ? 0
+    : d3.max(labelLines(d, i, "[-00.00]", true), (line) => line.length)));
+
+  // The lines of a neuron's or output's label: its value on the sample (if any) above its bounds;
+  // outputs start with their class, constant outputs say what they always are.
+  function labelLines(d, i, valueText, predicted) {
+    if (isConstant[i]) return [`class ${d.class}`, `always ${format2(d.bias)}`];
+    const bounds = formatBounds(d.bounds);
+    if (d.kind === "output") {
+      return [[`class ${d.class}`, valueText, predicted ? "◀ predicted" : null].filter(Boolean).join(" "), bounds];
+    }
+    return valueText ? [valueText, bounds] : [bounds];
+  }
 
   function fit(animate) {
     const { clientWidth: w, clientHeight: h } = svg.node();
@@ -177,20 +232,20 @@ export function draw(element, data, options = {}) {
     nodes.forEach((d, i) => {
       if (!visible[i]) return;
       const { x, y } = pos[i];
-      if (d.kind === "input") { grow(x - cell, y - cell, x + cell, y + cell); return; }
-      const labelWidth = 0.62 * C.labelSize * labelLength[i];
-      grow(x - C.nodeRadius, y - C.labelSize, x + C.nodeRadius + 6 + labelWidth, y + C.labelSize);
+      if (d.kind === "input") { grow(ox, oy, ox + gridSize, oy + gridSize); return; }
+      const labelWidth = 0.62 * S.labelSize * widestLabel[i];
+      grow(x - S.nodeRadius, y - 1.3 * S.labelSize, x + S.nodeRadius * 1.5 + labelWidth, y + 1.3 * S.labelSize);
     });
     if (filterMode) {
+      const leftmost = placeFilters(withProduct);
       for (const f of filters) {
         if (!visible[f.index]) continue;
-        const reach = C.nodeRadius + C.filterGap + filterSize + (withProduct ? C.filterGap + filterSize : 0);
         const { x, y } = pos[f.index];
-        grow(x - reach, y - filterSize / 2, x, y + filterSize / 2);
+        grow(leftmost(f), y - filterSize / 2, x, y + filterSize / 2);
       }
     }
     if (x0 === Infinity) return;
-    grow(x0, titleY - C.labelSize * 1.2, x1, y1); // keep the layer titles in view
+    grow(x0, titleY - S.labelSize * 1.2, x1, y1); // keep the layer titles in view
     const pad = C.fitPadding;
     const k = Math.min(w / (x1 - x0 + 2 * pad), h / (y1 - y0 + 2 * pad), C.fitMaxScale);
     const t = d3.zoomIdentity.translate(w / 2 - (k * (x0 + x1)) / 2, h / 2 - (k * (y0 + y1)) / 2).scale(k);
@@ -260,11 +315,11 @@ export function draw(element, data, options = {}) {
     // visibility
     visible = visibleFor(state.output).slice();
     if (filterMode) nodes.forEach((d, i) => { if (d.kind === "input") visible[i] = 0; });
-    nodeSel.attr("display", (d, i) => (visible[i] ? null : "none"));
-    edgeSel.attr("display", (e, k) => (visible[g.edgeSource[k]] && visible[g.edgeTarget[k]] ? null : "none"));
-    gridLayer.attr("display", filterMode ? "none" : null);
-    filterSel.attr("display", (f) => (filterMode && visible[f.index] ? null : "none"));
-    layerTitles.attr("display", (layer) => (nodes.some((d, i) => visible[i] && d.layer === layer.layer
+    nodeSel.style("display", (d, i) => (visible[i] ? null : "none"));
+    edgeSel.style("display", (e, k) => (visible[g.edgeSource[k]] && visible[g.edgeTarget[k]] ? null : "none"));
+    gridLayer.style("display", filterMode ? "none" : null);
+    filterSel.style("display", (f) => (filterMode && visible[f.index] ? null : "none"));
+    layerTitles.style("display", (layer) => (nodes.some((d, i) => visible[i] && d.layer === layer.layer
       && !(filterMode && d.kind === "input")) ? null : "none"));
 
     // edges: weight alone, or what the edge carries on this sample
@@ -277,7 +332,7 @@ export function draw(element, data, options = {}) {
       })
       .attr("stroke-width", (e, k) => {
         const v = Math.abs(carried ? carried[k] : e.weight);
-        return v === 0 ? C.hairline : C.edgeWidthMin + ((C.edgeWidthMax - C.edgeWidthMin) * v) / maxAbs;
+        return v === 0 ? S.hairline : S.edgeWidthMin + ((S.edgeWidthMax - S.edgeWidthMin) * v) / maxAbs;
       })
       .classed("fg-zero", (e, k) => (carried ? carried[k] : e.weight) === 0);
     edgeSel.select("title").text((e, k) => `${e.source} → ${e.target}\nweight ${e.weight}`
@@ -296,24 +351,25 @@ export function draw(element, data, options = {}) {
       const t = Math.min(1, Math.abs(values[i]) / span);
       return d3.interpolateRgb(COLORS.nodeFill, values[i] >= 0 ? COLORS.positive : COLORS.negative)(t);
     });
-    labelSel.text((d) => {
-      const i = nodeIndex(d.id);
-      const head = d.kind === "output" ? `class ${d.class}` : "";
-      const value = values ? `[${format2(values[i])}]` : "";
-      const text = isConstant[i] ? `${head}: always ${format2(d.bias)}`
-        : [head, value, formatBounds(d.bounds)].filter(Boolean).join(" ")
-          + (sample && d.kind === "output" && d.class === sample.prediction ? " ◀ predicted" : "");
-      labelLength[i] = text.length;
-      return text;
-    });
+    labelSel.selectAll("tspan")
+      .data((d) => {
+        const i = nodeIndex(d.id);
+        return labelLines(d, i, values ? `[${format2(values[i])}]` : null,
+          !!sample && d.kind === "output" && d.class === sample.prediction);
+      })
+      .join("tspan")
+      .attr("x", S.nodeRadius * 1.5)
+      .attr("dy", (line, j, all) => (j > 0 ? "1.1em" : all.length > 1 ? "-0.2em" : "0.35em"))
+      .text((line) => line);
     nodeSel.select("title").text((d, i) => tooltip(d, i, values, sample));
 
-    gridImage.attr("display", sample ? null : "none")
+    gridImage.style("display", sample ? null : "none")
       .attr("href", sample ? sampleImageURL(sample.pixels) : null);
 
     // filter mode: the filter ⊙ input image beside each filter when a sample is chosen
+    placeFilters(filterMode && !!sample);
     filterSel.select(".fg-filter-product")
-      .attr("display", filterMode && sample ? null : "none")
+      .style("display", filterMode && sample ? null : "none")
       .attr("href", filterMode && sample ? (f) => signedImageURL(productValues(f.weights, sample.pixels)) : null)
       .select("title").text(sample ? (f) => `weights of ${f.id} ⊙ input` : "");
   }

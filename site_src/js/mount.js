@@ -64,7 +64,10 @@ async function mountFigure(mount) {
   }
   const standalone = mount.dataset.standalone === "true";
   const figureOptions = JSON.parse(mount.dataset.options || "{}");
-  const explicitKeys = STATE_KEYS.filter((key) => key in figureOptions);
+  // Keys the figure's options set away from the global defaults: the open link always carries
+  // them, since the figure's own page may not share those defaults.
+  const explicitKeys = STATE_KEYS.filter((key) => key in figureOptions
+    && String(figureOptions[key]) !== DEFAULT_OPTIONS[key]);
   const defaults = { ...DEFAULT_OPTIONS, ...figureOptions };
   const link = mount.closest("figure")?.querySelector("a.fg-open") ?? null;
   const fromHash = () => ({ ...defaults, ...readState(id, standalone) });
@@ -76,7 +79,7 @@ async function mountFigure(mount) {
     standalone,
     onChange(next) {
       state = { ...state, ...next };
-      writeState(id, standalone, state, defaults);
+      writeState(id, standalone, next);
       updateOpenLink(link, state, explicitKeys);
     },
   });

@@ -58,20 +58,19 @@ export function readState(figureId, standalone, hash = location.hash) {
   return state;
 }
 
-// writeState: put this figure's keys in the hash, dropping those equal to its defaults and
-// keeping every other figure's keys. replaceState: no new history entry, no scroll jump.
-export function writeState(figureId, standalone, state, defaults = DEFAULT_OPTIONS) {
+// writeState: put this figure's whole state in the hash (every key, defaults too, so a link
+// says exactly what it shows), keeping every other figure's keys and any anchor.
+// replaceState: no new history entry, no scroll jump, no hashchange event.
+export function writeState(figureId, standalone, state) {
   const prefix = prefixOf(figureId, standalone);
   const mine = (p) => p.key !== undefined && p.key.startsWith(prefix)
     && STATE_KEYS.includes(p.key.slice(prefix.length));
   const parts = parseHash(location.hash).filter((p) => !mine(p));
   for (const key of STATE_KEYS) {
-    if (state[key] !== undefined && String(state[key]) !== String(defaults[key])) {
-      parts.push({ key: prefix + key, value: String(state[key]) });
-    }
+    if (state[key] !== undefined) parts.push({ key: prefix + key, value: String(state[key]) });
   }
   const hash = formatHash(parts);
-  if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
+  if (hash !== location.hash) {
     history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
   }
 }

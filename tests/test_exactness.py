@@ -1,0 +1,91 @@
+"""The flowgraph IS the network: on the quick build's real pruned model, from the JSON file alone."""
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+import torch
+
+from generator.flowgraph import evaluate, output_logits
+from generator.paths import SCHEMA_DIR
+
+
+def test_json_files_match_their_schemas(flowgraph_json, traces_json, manifest):
+    for name, document in [("flowgraph", flowgraph_json), ("traces", traces_json), ("manifest", manifest)]:
+        schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+        jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_exported_graph_reproduces_torch_logits_on_all_test_images(flowgraph_json, quick_lottery):
+    from generator.data import load_mnist
+    from generator.config import DataConfig
+    test = load_mnist(DataConfig()).test
+    with torch.no_grad():
+        expected = quick_lottery.model(test.inputs).double().numpy()
+    # Plain numpy over the parsed file: pixels / 255 in, node values out.
+    logits = output_logits(flowgraph_json, evaluate(flowgraph_json, test.pixels / 255.0))
+    assert logits.shape == (10_000, 10)
+    assert np.abs(logits - expected).max() < 1e-4
+    assert (logits.argmax(1) == expected.argmax(1)).all()
+
+
+def hidden_activations(model, x):
+    """Post-activation values of each Linear(+ReLU) block, layer 1 first."""
+    out, current = [], x
+    with torch.no_grad():
+        for module in model:
+            current = module(current)
+            if isinstance(module, torch.nn.ReLU) or module is model[-1]:
+                out.append(current.double().numpy())
+    return out
+
+
+@pytest.mark.parametrize("inputs", ["test images", "uniform random", "random corners"])
+def test_bounds_are_sound(inputs, flowgraph_json, quick_lottery):
+    from generator.data import load_mnist
+    from generator.config import DataConfig
+    generator = torch.Generator().manual_seed(0)
+    x = {"test images": lambda: load_mnist(DataConfig()).test.inputs,
+         "uniform random": lambda: torch.rand(20_000, 784, generator=generator),
+         "random corners": lambda: (torch.rand(20_000, 784, generator=generator) < 0.5).float()}[inputs]()
+    layers = hidden_activations(quick_lottery.model, x)
+    checked = 0
+    for node in flowgraph_json["nodes"]:
+        if node["kind"] == "input":
+            continue
+        seen = layers[node["layer"] - 1][:, node["unit"]]
+        lo, hi = node["bounds"]
+        slack = 1e-5 * (1 + abs(lo) + abs(hi))   # float32 rounding of torch's own arithmetic
+        assert seen.min() >= lo - slack and seen.max() <= hi + slack, node["id"]
+        checked += 1
+    assert checked > 20
+
+
+def test_traces_are_the_graph_values_of_their_images(flowgraph_json, traces_json):
+    samples = traces_json["samples"]
+    pixels = np.array([s["pixels"] for s in samples]) / 255.0
+    values = evaluate(flowgraph_json, pixels)
+    np.testing.assert_allclose(values, np.array([s["values"] for s in samples]), atol=1e-9)
+    labels = [s["label"] for s in samples]
+    assert all(labels.count(c) >= 2 for c in range(10))
+    assert any(s["label"] != s["prediction"] for s in samples)
+    assert (output_logits(flowgraph_json, values).argmax(1) == [s["prediction"] for s in samples]).all()
+
+
+def test_graph_is_simplified_and_layered(flowgraph_json):
+    nodes = {n["id"]: n for n in flowgraph_json["nodes"]}
+    targets_of = {}
+    for e in flowgraph_json["edges"]:
+        assert nodes[e["source"]]["layer"] < nodes[e["target"]]["layer"]
+        targets_of.setdefault(e["source"], []).append(e["target"])
+    order = {n["id"]: k for k, n in enumerate(flowgraph_json["nodes"])}
+    assert all(order[e["source"]] < order[e["target"]] for e in flowgraph_json["edges"])
+    for node in flowgraph_json["nodes"]:
+        if node["kind"] != "output":
+            assert node["id"] in targets_of                 # every node reaches an output
+        if node.get("activation") == "relu":
+            assert node["bounds"][1] > 0                    # no dead ReLU left
+    assert flowgraph_json["stats"]["vertices"] == len(nodes)
+    assert flowgraph_json["stats"]["edges"] == len(flowgraph_json["edges"])
+    inputs = [n for n in flowgraph_json["nodes"] if n["kind"] == "input"]
+    assert len(inputs) < 784 and all(0 <= n["index"] < 784 for n in inputs)

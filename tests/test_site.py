@@ -1,0 +1,96 @@
+"""The built quick site in Debian chromium, served on 127.0.0.1 under /<repo>/ as on GitHub Pages.
+Screenshots of every page go to test-artifacts/ for a person to look at."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+from generator.figures import FIGURES
+
+PAGES = ["", "schema/", "figures/"] + [f"figures/{figure_id}/" for figure_id in FIGURES]
+
+
+def open_page(page, url, problems):
+    """Go to url, recording console errors/warnings, page errors and any request leaving 127.0.0.1."""
+    page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console {m.type}: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("request", lambda r: r.url.startswith(("http://127.0.0.1:", "data:", "blob:"))
+            or problems.append(f"request leaves localhost: {r.url}"))
+    page.goto(url)
+    page.wait_for_function("[...document.querySelectorAll('.fg-mount')].every(m => m.dataset.ready === 'true')",
+                           timeout=15_000)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_offline_without_console_errors(page, site_url, artifacts, path):
+    problems = []
+    open_page(page, site_url + path, problems)
+    page.wait_for_timeout(300)
+    name = path.strip("/").replace("/", "_") or "report"
+    page.screenshot(path=str(artifacts / f"page-{name}.png"), full_page=True)
+    assert problems == []
+
+
+def flowgraph_state(page, figure):
+    return page.evaluate("""(figure) => {
+        const root = document.querySelector(`#fig-${figure}`);
+        const widths = [...root.querySelectorAll('.edge')].map(e => e.getAttribute('stroke-width') || getComputedStyle(e).strokeWidth);
+        const nodes = [...root.querySelectorAll('g.node')].map(g => [g.dataset.id, g.dataset.value]);
+        return {widths, nodes};
+    }""", figure)
+
+
+def test_svg_has_one_node_per_json_node(page, site_url, flowgraph_json):
+    open_page(page, site_url + "figures/flowgraph/", [])
+    state = flowgraph_state(page, "flowgraph")
+    assert sorted(i for i, _ in state["nodes"]) == sorted(n["id"] for n in flowgraph_json["nodes"])
+    assert len(state["widths"]) == len(flowgraph_json["edges"])
+
+
+def test_choosing_a_sample_changes_edge_widths_and_js_values_match_the_export(page, site_url, traces_json, flowgraph_json):
+    open_page(page, site_url + "figures/flowgraph/", [])
+    before = flowgraph_state(page, "flowgraph")["widths"]
+    order = [n["id"] for n in flowgraph_json["nodes"]]
+    for sample in traces_json["samples"][:3] + [s for s in traces_json["samples"] if s["label"] != s["prediction"]][:1]:
+        page.select_option("#fig-flowgraph select.fg-sample", sample["id"])
+        page.wait_for_function(f"location.hash.includes('sample={sample['id']}')")
+        state = flowgraph_state(page, "flowgraph")
+        assert state["widths"] != before
+        values = dict(state["nodes"])
+        for node_id, expected in zip(order, sample["values"]):
+            assert abs(float(values[node_id]) - expected) <= 1e-5, (sample["id"], node_id)
+
+
+def test_browser_evaluator_matches_every_exported_trace(page, site_url, flowgraph_json, traces_json):
+    open_page(page, site_url + "figures/flowgraph/", [])
+    worst = page.evaluate("""([graph, traces]) => {
+        const compiled = window.flowgraphReport.compile(graph);
+        let worst = 0;
+        for (const s of traces.samples) {
+            const v = window.flowgraphReport.evaluate(compiled, Uint8Array.from(s.pixels));
+            s.values.forEach((x, i) => { worst = Math.max(worst, Math.abs(v[i] - x)); });
+        }
+        return worst;
+    }""", [flowgraph_json, traces_json])
+    assert worst <= 1e-5
+
+
+def test_report_links_each_figure_to_its_own_page(page, site_url, manifest):
+    open_page(page, site_url, [])
+    for figure in manifest["figures"]:
+        link = page.locator(f"#fig-{figure['id']} a.fg-open")
+        assert link.count() == 1, figure["id"]
+    page.locator("#fig-flowgraph a.fg-open").click()
+    page.wait_for_url("**/figures/flowgraph/**")
+    page.wait_for_selector("#fig-flowgraph .fg-mount[data-ready='true']")
+    assert page.locator("#fig-flowgraph g.node").count() > 0
+
+
+def test_view_state_round_trips_through_the_url(page, site_url, traces_json, artifacts):
+    sample = traces_json["samples"][1]["id"]
+    open_page(page, site_url + f"figures/flowgraph/#output=3&sample={sample}", [])
+    assert page.locator("#fig-flowgraph select.fg-output").input_value() == "3"
+    assert page.locator("#fig-flowgraph select.fg-sample").input_value() == sample
+    page.screenshot(path=str(artifacts / "flowgraph-output3-sample.png"), full_page=True)
+    page.select_option("#fig-flowgraph select.fg-output", "all")
+    page.wait_for_function("location.hash.includes('output=all')")
