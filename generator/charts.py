@@ -15,7 +15,7 @@ def accuracy_vs_weights(rounds: list[dict], selected_round: int) -> dict:
     hover = alt.selection_point(name="hover_round", fields=["round"], on="pointerover", nearest=True, empty=False)
     base = alt.Chart(alt.Data(values=_rows(rounds, selected_round))).transform_fold(
         ["test accuracy", "validation accuracy"], as_=["split", "accuracy"])
-    x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True), title="kernel weights remaining (log scale)")
+    x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12), title="kernel weights remaining (log scale)")
     y = alt.Y("accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"), title="accuracy")
     color = alt.Color("split:N", title=None, scale=alt.Scale(range=["#1f77b4", "#aaaaaa"]),
                       legend=alt.Legend(orient="bottom"))
@@ -39,7 +39,7 @@ def weights_per_layer(rounds: list[dict], layer_names: list[str]) -> dict:
     pick = alt.selection_point(name="pick_layer", fields=["layer"], bind="legend")
     chart = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
         x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1), title="pruning round"),
-        y=alt.Y("weights:Q", scale=alt.Scale(type="log"), title="kernel weights (log scale)"),
+        y=alt.Y("weights:Q", scale=alt.Scale(type="log", nice=False, padding=8), title="kernel weights (log scale)"),
         color=alt.Color("layer:N", sort=layer_names, legend=alt.Legend(orient="bottom")),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=["round:Q", "layer:N", alt.Tooltip("weights:Q", format=",")],
