@@ -51,6 +51,15 @@ def on_files(files, config):
     return files
 
 
+def on_serve(server, config, builder):
+    # `mkdocs serve` rebuilds when the front end or a new build's output changes. (Not `watch:` in
+    # mkdocs.yml: that fails when build/ does not exist yet, as in a fresh clone's test run.)
+    for path in [SITE_SRC / d for d in ASSET_DIRS] + [_build_site_dir()]:
+        if path.exists():
+            server.watch(str(path))
+    return server
+
+
 def _figure_html(figure_id: str, standalone: bool, page_url: str) -> str:
     figure = _report["figures"][figure_id]
     here = posixpath.dirname(page_url.rstrip("/") + "/x") if page_url else ""
