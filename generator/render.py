@@ -11,7 +11,7 @@ from .config import Experiment
 from .export import flowgraph_document, manifest_document, traces_document
 from .figures import FIGURES
 from .flowgraph import constant_outputs
-from .paths import FACTS, MANIFEST, chart_spec, experiment_files, site_data_dir
+from .paths import FACTS, SCHEMA_DIR, MANIFEST, chart_spec, experiment_files, site_data_dir
 
 
 def ancestors(graph: dict, node_id: str) -> set[str]:
@@ -158,6 +158,8 @@ def render_site(experiment: Experiment, rounds: list[dict], graph: dict, samples
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".site-staging-"))
     for relative, document in documents.items():
         write_json_atomic(staging / relative, document)
+    for schema_file in sorted(SCHEMA_DIR.glob("*.schema.json")):   # so tools can validate what they fetch
+        write_text_atomic(staging / "data" / "schema" / schema_file.name, schema_file.read_text())
     for figure_id, figure in FIGURES.items():
         write_text_atomic(staging / "figures" / figure_id / "index.md", figure_page(figure_id, figure.title))
     index = ["# Figures\n", "Every figure of the report on a page of its own, to link a reader to.\n"]

@@ -10,7 +10,7 @@ from tests.conftest import REPO
 
 
 def test_profile_hashes_are_pinned():
-    assert config_hash(PROFILES["full"]) == "b5ee3327a9b1"
+    assert config_hash(PROFILES["full"]) == "63004615c62f"
     assert config_hash(PROFILES["quick"]) == "4f3aecbd1139"
 
 
