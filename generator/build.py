@@ -53,6 +53,9 @@ def timed(stage: str, timings: dict):
 
 def build(experiment: Experiment, timings: dict | None = None) -> None:
     timings = {} if timings is None else timings
+    # One thread for all torch arithmetic, cached or not (see run_lottery): a warm rebuild then
+    # computes the exactness check's logits bit for bit as the cold build did.
+    torch.set_num_threads(1)
     with timed("data", timings):
         mnist = load_mnist(experiment.data)
     with timed("train+prune", timings):

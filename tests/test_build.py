@@ -26,11 +26,12 @@ def test_one_seed_gives_byte_identical_json(quick_build, tmp_path):
 
 def test_rebuild_with_nothing_changed_uses_the_cache(quick_build):
     model = next((quick_build["build"] / "cache").glob("*/model.pt"))
-    before = model.stat().st_mtime_ns
+    before, built = model.stat().st_mtime_ns, json_files(quick_build["data"])
     start = time.perf_counter()
     result = run_build(quick_build["build"])
     assert result.returncode == 0, result.stderr
     assert model.stat().st_mtime_ns == before            # not retrained
+    assert json_files(quick_build["data"]) == built      # and the same files as the cold build
     assert time.perf_counter() - start < 60
 
 
