@@ -94,3 +94,15 @@ def test_view_state_round_trips_through_the_url(page, site_url, traces_json, art
     page.screenshot(path=str(artifacts / "flowgraph-output3-sample.png"), full_page=True)
     page.select_option("#fig-flowgraph select.fg-output", "all")
     page.wait_for_function("location.hash.includes('output=all')")
+
+
+def test_hover_lights_up_exactly_the_ancestors(page, site_url, flowgraph_json):
+    from generator.render import ancestors
+    fed = {e["target"] for e in flowgraph_json["edges"]}
+    output = next(n["id"] for n in flowgraph_json["nodes"] if n["kind"] == "output" and n["id"] in fed)
+    open_page(page, site_url + "figures/flowgraph/", [])
+    page.hover(f"#fig-flowgraph g.node[data-id='{output}'] circle")
+    lit = page.eval_on_selector_all("#fig-flowgraph g.node.fg-lit", "gs => gs.map(g => g.dataset.id)")
+    assert set(lit) == ancestors(flowgraph_json, output)     # an output has no descendants
+    page.mouse.move(0, 0)
+    assert page.locator("#fig-flowgraph g.node.fg-lit").count() == 0
