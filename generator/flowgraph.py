@@ -174,6 +174,18 @@ def simplify(graph: dict) -> dict:
     return result
 
 
+def ancestors(graph: dict, node_id: str) -> set[str]:
+    """node_id and every node with a path to it: the subgraph that decides its value."""
+    incoming = _in_edges(graph)
+    seen, stack = {node_id}, [node_id]
+    while stack:
+        for edge in incoming[stack.pop()]:
+            if edge["source"] not in seen:
+                seen.add(edge["source"])
+                stack.append(edge["source"])
+    return seen
+
+
 def constant_outputs(graph: dict) -> dict[str, float]:
     fed = {edge["target"] for edge in graph["edges"]}
     return {str(node["class"]): node["bias"] for node in graph["nodes"]

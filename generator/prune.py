@@ -64,10 +64,6 @@ class LotteryResult:
 
 
 def run_lottery(experiment: Experiment, mnist: MNIST) -> LotteryResult:
-    # One thread: the float sums inside a matmul split differently with the thread count, which
-    # changes the trained weights. Pinning it makes one seed give the same network on any machine
-    # (and costs nothing here: batches of 64 through 32 units gain nothing from a second thread).
-    torch.set_num_threads(1)
     model = make_model(experiment.model, experiment.seed)
     init = [(layer.weight.detach().clone(), layer.bias.detach().clone()) for layer in linear_layers(model)]
     train_x, train_y = mnist.train.inputs, mnist.train.targets

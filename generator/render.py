@@ -10,21 +10,8 @@ from .atomic import replace_dir, write_json_atomic, write_text_atomic
 from .config import Experiment
 from .export import flowgraph_document, manifest_document, traces_document
 from .figures import FIGURES
-from .flowgraph import constant_outputs
+from .flowgraph import ancestors, constant_outputs
 from .paths import FACTS, SCHEMA_DIR, MANIFEST, chart_spec, experiment_files, site_data_dir
-
-
-def ancestors(graph: dict, node_id: str) -> set[str]:
-    sources: dict[str, list[str]] = {}
-    for edge in graph["edges"]:
-        sources.setdefault(edge["target"], []).append(edge["source"])
-    seen, stack = {node_id}, [node_id]
-    while stack:
-        for s in sources.get(stack.pop(), []):
-            if s not in seen:
-                seen.add(s)
-                stack.append(s)
-    return seen
 
 
 def subgraph_size(graph: dict, node_id: str) -> tuple[int, int]:

@@ -62,8 +62,7 @@ def on_serve(server, config, builder):
 
 def _figure_html(figure_id: str, standalone: bool, page_url: str) -> str:
     figure = _report["figures"][figure_id]
-    here = posixpath.dirname(page_url.rstrip("/") + "/x") if page_url else ""
-    own_page = posixpath.relpath(f"figures/{figure_id}/", here or ".") + "/"
+    own_page = posixpath.relpath(f"figures/{figure_id}", page_url or ".") + "/"   # page_url: "" or "a/b/"
     attrs = {
         "class": "fg-mount", "data-figure-id": figure_id, "data-kind": figure["kind"],
         "data-standalone": "true" if standalone else "false",

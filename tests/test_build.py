@@ -1,14 +1,15 @@
 """The build as a user runs it: determinism, caching, bad input, the manifest, the mkdocs site."""
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
-
-import pytest
 
 from generator.data import FILES
 from generator.paths import mnist_dir
-from tests.conftest import run_build
+from tests.conftest import REPO, run_build
 
 
 def json_files(folder):
@@ -90,10 +91,6 @@ def test_report_numbers_come_from_the_build(quick_build, manifest):
 
 
 def test_unknown_placeholder_fails_the_mkdocs_build(quick_build, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from tests.conftest import REPO
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text("# Report\n\n[[fact no_such_number]]\n")
     (tmp_path / "mkdocs.yml").write_text(

@@ -2,9 +2,9 @@
 Screenshots of every page go to test-artifacts/ for a person to look at."""
 import pytest
 
-pytestmark = pytest.mark.browser
-
 from generator.figures import FIGURES
+
+pytestmark = pytest.mark.browser
 
 PAGES = ["", "schema/", "figures/"] + [f"figures/{figure_id}/" for figure_id in FIGURES]
 
@@ -97,7 +97,7 @@ def test_view_state_round_trips_through_the_url(page, site_url, traces_json, art
 
 
 def test_hover_lights_up_exactly_the_ancestors(page, site_url, flowgraph_json):
-    from generator.render import ancestors
+    from generator.flowgraph import ancestors
     fed = {e["target"] for e in flowgraph_json["edges"]}
     output = next(n["id"] for n in flowgraph_json["nodes"] if n["kind"] == "output" and n["id"] in fed)
     open_page(page, site_url + "figures/flowgraph/", [])
