@@ -5,25 +5,23 @@ PY := $(VENV)/bin/python
 PROFILE ?= full
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site build data serve test chromium bench clean
+.PHONY: site data serve test chromium bench clean
 
-site: build
-	$(PY) -m mkdocs build --strict
-
-build: $(VENV)/.installed
+# The whole site: every chapter, then mkdocs, built beside the old site/ and swapped in whole.
+site: $(VENV)/.installed
 	$(PY) -m generator.build --profile $(PROFILE)
 
 data: $(VENV)/.installed
 	$(PY) -m generator.data
 
-serve: build
+serve: site
 	$(PY) -m mkdocs serve
 
 # torch first, exactly the local CPU wheel; the constraints file keeps any later step from replacing it.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev,dask]'
 	touch $@
 
 chromium:
@@ -33,7 +31,7 @@ test: $(VENV)/.installed chromium
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/stage_times.py
+	$(PY) benchmarks/build_times.py
 
 clean:
 	rm -rf build site test-artifacts

@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from tests.conftest import CHROMIUM_ARGS  # noqa: E402
-from generator.figures import FIGURES  # noqa: E402
+from tests.test_site import FIGURES  # noqa: E402
 
 READY = "[...document.querySelectorAll('.fg-mount')].every(m => m.dataset.ready === 'true')"
 WATCH = """window.__ready = {};

@@ -18,21 +18,18 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from generator.config import PROFILES  # noqa: E402
-from generator.data import load_mnist  # noqa: E402
+from generator.chapters import CHAPTERS  # noqa: E402
 from generator.prune import run_lottery  # noqa: E402
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    base = PROFILES["full"]
-    mnist = load_mnist(base.data)
+    base = CHAPTERS["mnist-mlp-lth"].configs["full"]
     rows = []
     for seed, final_epochs in itertools.product([0, 1, 2], [15, 30]):
-        experiment = dataclasses.replace(base, seed=seed,
-                                         train=dataclasses.replace(base.train, final_epochs=final_epochs))
+        experiment = dataclasses.replace(base, train=dataclasses.replace(base.train, final_epochs=final_epochs))
         start = time.perf_counter()
-        last = run_lottery(experiment, mnist).rounds[-1]
+        last = run_lottery(experiment, seed).record["rounds"][-1]
         rows.append({"seed": seed, "final_epochs": final_epochs, **last, "seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(rows[-1]), flush=True)
     out = REPO / "benchmarks" / "results" / "tune_lottery.json"

@@ -1,87 +1,124 @@
-"""The build, top to bottom: data → models → train → prune → flowgraph → export → render.
+"""The build, top to bottom: chapters (data → models → train → prune → flowgraph → export) → site.
 
-    python -m generator.build --profile full     # the report (make site)
-    python -m generator.build --profile quick    # a small run for the tests
+    python -m generator.build                    # every chapter, full profile, the site in site/
+    python -m generator.build --profile quick    # small runs, for the tests
+    python -m generator.build --only mnist-cnn   # rebuild one chapter, keep the others as built
 
-Bad input (data file, config, weights) is one `error:` line on stderr and exit status 1, with the
-previous build's site data left as it was.
+Chapters run in parallel (joblib; --jobs, default all cores; or a Dask cluster with --backend dask
+--scheduler ADDRESS), each cached by its config and code. The site data and the mkdocs site are
+written beside the old ones and swapped in whole, so `site/` is always a complete site, the old
+or the new. Any failure is one `error:` line on stderr and exit status 1 (130 for Ctrl-C), with
+the previous site left as it was; --debug adds the traceback.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack
+from pathlib import Path
 
-import numpy as np
-import torch
-
-from .cache import cached_lottery
-from .config import ConfigError, Experiment, get_profile
-from .data import load_mnist
-from .errors import BuildError
-from .flowgraph import evaluate, flowgraph_from_sequential, output_logits, simplify
-from .layout import layout_flowgraph
-from .render import render_site
-from .traces import sample_traces
-
-EXACTNESS_TOLERANCE = 1e-4
+# Only light imports here: main() imports the rest inside its error handling, so that even a
+# Ctrl-C while torch loads is one line and exit status 130.
+from .errors import ConfigError, report
 
 
-def exact_flowgraph(model: torch.nn.Sequential, test_inputs: torch.Tensor) -> tuple[dict, np.ndarray, dict]:
-    """Build and simplify the graph, then prove it is the network on every test image:
-    same logits within EXACTNESS_TOLERANCE and the same predictions, or the build stops.
-    Returns the graph, its prediction for each test image, and the check's figures."""
-    graph = simplify(flowgraph_from_sequential(model, input_range=(0.0, 1.0)))
-    values = evaluate(graph, test_inputs.numpy())
-    with torch.no_grad():
-        torch_logits = model(test_inputs).double().numpy()
-    graph_logits = output_logits(graph, values)
-    error = float(np.abs(graph_logits - torch_logits).max())
-    agreeing = int((graph_logits.argmax(1) == torch_logits.argmax(1)).sum())
-    if error > EXACTNESS_TOLERANCE or agreeing != len(torch_logits):
-        raise BuildError(f"flowgraph is not exact: max logit error {error:.2e} (allowed "
-                         f"{EXACTNESS_TOLERANCE:g}), {agreeing}/{len(torch_logits)} predictions agree")
-    return graph, graph_logits.argmax(1), {"max_logit_error": error, "agreeing": agreeing, "images": len(torch_logits)}
+def build(profile: str, workers, only: str | None = None, site_dir: Path | None = None,
+          timings: dict | None = None) -> None:
+    import torch
 
+    from .atomic import publish_dir, staging_dir_for
+    from .chapters import CHAPTERS, select
+    from .data import fetch_mnist, verify_checksums
+    from .lock import build_lock
+    from .paths import build_dir, default_site_dir, site_data_dir
+    from .runner import run_chapters
+    from .site import write_site_data
+    from .sitebuild import build_site
 
-@contextmanager
-def timed(stage: str, timings: dict):
-    start = time.perf_counter()
-    yield
-    timings[stage] = time.perf_counter() - start
-
-
-def build(experiment: Experiment, timings: dict | None = None) -> None:
     timings = {} if timings is None else timings
-    # One thread for all torch arithmetic: the float sums inside a matmul split differently with
-    # the thread count, which changes the trained weights and the checked logits. Pinned, one seed
-    # gives the same JSON on any machine, warm or cold (and batches of 64 through 32 units gain
-    # nothing from a second thread).
+    site_dir = (site_dir or default_site_dir()).resolve()
+    # Torch in this process (checking cached results) computes on one thread, as the tasks do.
     torch.set_num_threads(1)
-    with timed("data", timings):
-        mnist = load_mnist(experiment.data)
-    with timed("train+prune", timings):
-        lottery = cached_lottery(experiment, mnist)
-    with timed("flowgraph", timings):
-        graph, predictions, exactness = exact_flowgraph(lottery.model, mnist.test.inputs)
-        graph = layout_flowgraph(graph)
-    with timed("traces", timings):
-        samples = sample_traces(graph, predictions, mnist.test, experiment)
-    with timed("export+render", timings):
-        render_site(experiment, lottery.rounds, graph, samples, exactness)
+    chosen = select(only)
+    kept = [c for c in CHAPTERS.values() if c not in chosen]
+    with ExitStack() as stack:
+        for lock in sorted({build_dir() / ".lock", site_dir.parent / f".{site_dir.name}.lock"}):
+            stack.enter_context(build_lock(lock))
+        tidy(site_dir)
+        with timed("data", timings):
+            verify_checksums(fetch_mnist())    # once, before the tasks fan out
+        with timed("chapters", timings):
+            outputs = run_chapters(chosen, profile, workers, keep=kept)
+        with timed("site", timings):
+            data = staging_dir_for(site_data_dir())
+            try:
+                write_site_data(data, list(CHAPTERS.values()), outputs, profile)
+                site = build_site(data, site_dir)
+            except BaseException:
+                shutil.rmtree(data, ignore_errors=True)
+                raise
+            publish_dir(data, site_data_dir())
+            publish_dir(site, site_dir)
+
+
+def tidy(site_dir: Path) -> None:
+    """Put back what an interrupted swap moved aside and remove what interrupted builds left."""
+    from .atomic import recover, remove_leftovers
+    from .paths import build_dir, site_data_dir
+    for target in (site_data_dir(), site_dir):
+        recover(target)
+    for folder in (build_dir(), site_dir.parent, build_dir() / "cache" / "tasks", build_dir() / "cache" / "chapters"):
+        remove_leftovers(folder)
+
+
+class timed:
+    def __init__(self, stage: str, timings: dict):
+        self.stage, self.timings = stage, timings
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.stage] = time.perf_counter() - self.start
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):   # one line and exit 1, like every other error
+        raise ConfigError(f"{message} (see --help)")
+
+
+def parse_args(argv: list[str] | None):
+    from .chapters import CHAPTERS
+    from .parallel import default_jobs
+
+    parser = _Parser(prog="python -m generator.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full", help="full (default: the report) or quick (small runs, tests)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="parallel tasks (default: all cores)")
+    parser.add_argument("--only", metavar="ID[,ID]", help=f"rebuild these chapters only ({', '.join(CHAPTERS)})")
+    parser.add_argument("--backend", default="loky", choices=["loky", "dask"], help="where tasks run")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
+    parser.add_argument("--site-dir", type=Path, help="where the site goes (default: site/)")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", help="experiment profile: full (default) or quick")
-    args = parser.parse_args(argv)
-    timings: dict[str, float] = {}
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        build(get_profile(args.profile), timings)
-    except (BuildError, ConfigError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        from .config import check_profile
+        from .parallel import Workers
+
+        args = parse_args(argv)
+        check_profile(args.profile)
+        workers = Workers(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
+        timings: dict[str, float] = {}
+        build(args.profile, workers, only=args.only, site_dir=args.site_dir, timings=timings)
+    except BaseException as e:
+        if isinstance(e, SystemExit):
+            raise
+        return report(e, debug="--debug" in argv)
     if sys.stderr.isatty():
         print("built: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()), file=sys.stderr)
     return 0

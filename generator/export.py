@@ -9,7 +9,7 @@ import jsonschema
 from .errors import BuildError
 from .paths import SCHEMA_DIR
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @cache
@@ -25,28 +25,32 @@ def validate(document: dict, name: str) -> dict:
     return document
 
 
-def flowgraph_document(experiment_name: str, round_number: int, graph: dict, kernel_weights: int,
-                       constant_outputs: dict[str, float]) -> dict:
-    return validate({
+def flowgraph_document(chapter_id: str, graph: dict, input_shape: list[int], kernel_weights: int,
+                       constant_outputs: dict[str, float], round_number: int | None = None,
+                       input_range: list[float] | None = None) -> dict:
+    document = {
         "schema_version": SCHEMA_VERSION,
-        "experiment": experiment_name,
-        "round": round_number,
-        "input_shape": [28, 28],
-        "input_range": graph["input_range"],
+        "experiment": chapter_id,
+        "input_shape": list(input_shape),
         "layers": graph["layers"],
         "layout": graph["layout"],
         "nodes": graph["nodes"],
         "edges": graph["edges"],
         "stats": {"vertices": len(graph["nodes"]), "edges": len(graph["edges"]),
                   "kernel_weights": kernel_weights, "constant_outputs": constant_outputs},
-    }, "flowgraph")
+    }
+    if round_number is not None:
+        document["round"] = round_number
+    if input_range is not None:
+        document["input_range"] = list(input_range)
+    return validate(document, "flowgraph")
 
 
-def traces_document(experiment_name: str, samples: list[dict]) -> dict:
-    return validate({"schema_version": SCHEMA_VERSION, "experiment": experiment_name,
-                     "flowgraph": "flowgraph.json", "samples": samples}, "traces")
+def traces_document(chapter_id: str, flowgraph: str, samples: list[dict]) -> dict:
+    return validate({"schema_version": SCHEMA_VERSION, "experiment": chapter_id,
+                     "flowgraph": flowgraph, "samples": samples}, "traces")
 
 
-def manifest_document(experiments: dict, figures: list[dict]) -> dict:
-    return validate({"schema_version": SCHEMA_VERSION, "experiments": experiments, "figures": figures},
-                    "manifest")
+def manifest_document(chapters: list[dict], experiments: dict, figures: list[dict], profile: str) -> dict:
+    return validate({"schema_version": SCHEMA_VERSION, "profile": profile, "chapters": chapters,
+                     "experiments": experiments, "figures": figures}, "manifest")

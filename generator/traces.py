@@ -3,27 +3,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Experiment
 from .data import Split
 from .flowgraph import evaluate
 
 
-def choose_samples(labels: np.ndarray, predictions: np.ndarray, experiment: Experiment) -> list[int]:
-    """The first `samples_per_class` correct test images of each class, then the first
-    `misclassified_samples` wrong ones, in test-set order within each group."""
+def choose_samples(labels: np.ndarray, predictions: np.ndarray, per_class: int, misclassified: int) -> list[int]:
+    """The first `per_class` correct test images of each class, then the first `misclassified`
+    wrong ones, in test-set order within each group."""
     chosen = []
     for c in range(10):
         correct = np.flatnonzero((labels == c) & (predictions == c))
-        chosen.extend(correct[: experiment.samples_per_class].tolist())
+        chosen.extend(correct[:per_class].tolist())
     wrong = np.flatnonzero(labels != predictions)
-    chosen.extend(wrong[: experiment.misclassified_samples].tolist())
+    chosen.extend(wrong[:misclassified].tolist())
     return chosen
 
 
-def sample_traces(graph: dict, predictions: np.ndarray, test: Split, experiment: Experiment) -> list[dict]:
+def sample_traces(graph: dict, predictions: np.ndarray, test: Split, per_class: int, misclassified: int) -> list[dict]:
     """`predictions` come from the build's exactness check over the whole test set. Values are
     evaluated on pixel / 255 in float64, exactly what the browser computes from `pixels`."""
-    chosen = choose_samples(test.labels, predictions, experiment)
+    chosen = choose_samples(test.labels, predictions, per_class, misclassified)
     values = evaluate(graph, test.pixels[chosen] / 255.0)
     samples = []
     for i, node_values in zip(chosen, values):

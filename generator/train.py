@@ -1,23 +1,27 @@
 """Training and evaluation on in-memory tensors: one permutation per epoch, no per-sample loop."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from .progress import bar
 from .config import TrainConfig
 
 
-def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-                 config: TrainConfig, epochs: int, seed: int, desc: str = "train") -> None:
-    """Adam from a fresh state (as in the lottery-ticket procedure); shuffling seeded by `seed`."""
+def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, config: TrainConfig,
+                 epochs: int, seed: int, desc: str = "train",
+                 after_epoch: Callable[[int], None] | None = None) -> None:
+    """Adam from a fresh state (as in the lottery-ticket procedure); shuffling seeded by `seed`.
+    `after_epoch(k)` is called after the k-th epoch (1-based)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     n = inputs.shape[0]
     model.train()
-    # disable=None: a progress bar on a terminal, silence in CI and under pytest.
-    for _ in tqdm(range(epochs), desc=desc, leave=False, disable=None):
+    # disable=None: a progress bar on a terminal, silence in CI, under pytest and in workers.
+    for epoch in bar(range(1, epochs + 1), desc=desc, leave=False):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, config.batch_size):
             batch = order[start:start + config.batch_size]
@@ -25,10 +29,16 @@ def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
             loss = loss_fn(model(inputs[batch]), targets[batch])
             loss.backward()
             optimizer.step()
+        if after_epoch is not None:
+            after_epoch(epoch)
     model.eval()
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+def predictions(model: nn.Module, inputs: torch.Tensor, batch: int = 2000) -> torch.Tensor:
     model.eval()
-    return float((model(inputs).argmax(dim=1) == targets).float().mean())
+    return torch.cat([model(inputs[i:i + batch]).argmax(dim=1) for i in range(0, inputs.shape[0], batch)])
+
+
+def accuracy(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    return float((predictions(model, inputs) == targets).float().mean())

@@ -1,9 +1,14 @@
-"""mkdocs hook: adds the build's output and the front end to the site, and expands placeholders.
+"""mkdocs hook: adds the build's site data and the front end to the site, builds the navigation
+from the chapter registry, and expands placeholders.
 
-Markdown stays Markdown; two placeholders are expanded here:
-    [[fact NAME]]              a number or sentence from the build (build/site/data/facts.json)
-    [[figure ID]]              a figure (add `standalone` on its own page)
-An unknown name fails the build loudly.
+Markdown stays Markdown; these placeholders are expanded here:
+    [[fact NAME]]                  a number or sentence from the page's chapter (docs/<chapter>.md)
+    [[fact CHAPTER.NAME]]          the same from any chapter, on any page
+    [[figure ID]]                  a figure of the page's chapter; [[figure CHAPTER/ID]] any figure
+                                   (add `standalone` on a figure's own page)
+    [[chapters]]                   the list of chapters with their headline numbers
+An unknown name fails the build loudly. The site data comes from FLOWGRAPH_SITE_DATA (set by the
+build while it stages a new site) or else build/site, the last build's.
 """
 from __future__ import annotations
 
@@ -17,30 +22,36 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
+from generator.paths import site_data_dir
+
 SITE_SRC = Path(__file__).resolve().parent
 ASSET_DIRS = ("js", "css", "vendor")
-PLACEHOLDER = re.compile(r"\[\[(fact|figure) ([A-Za-z0-9_.-]+)( standalone)?\]\]")
+PLACEHOLDER = re.compile(r"\[\[(fact|figure) ([A-Za-z0-9_./-]+)( standalone)?\]\]|\[\[chapters\]\]")
 
 
-def _build_site_dir() -> Path:
-    build = Path(os.environ.get("FLOWGRAPH_BUILD_DIR", SITE_SRC.parent / "build"))
-    return build.resolve() / "site"
+def _data_dir() -> Path:
+    override = os.environ.get("FLOWGRAPH_SITE_DATA")
+    return Path(override) if override else site_data_dir()
 
 
 _report: dict = {}
 
 
 def on_config(config):
-    facts = _build_site_dir() / "data" / "facts.json"
+    facts = _data_dir() / "data" / "facts.json"
     if not facts.exists():
-        raise PluginError(f"{facts} is missing: run `make build` (python -m generator.build) before mkdocs")
+        raise PluginError(f"{facts} is missing: run `make site` (python -m generator.build) first")
     _report.clear()
     _report.update(json.loads(facts.read_text()))
+    # The navigation follows the chapter registry (generator/chapters/__init__.py).
+    config["nav"] = ([{"Report": "index.md"}]
+                     + [{chapter["title"]: f"{chapter['id']}.md"} for chapter in _report["chapters"]]
+                     + [{"Figures": "figures/index.md"}, {"Data and schema": "schema.md"}])
     return config
 
 
 def on_files(files, config):
-    roots = [(SITE_SRC, [SITE_SRC / d for d in ASSET_DIRS]), (_build_site_dir(), [_build_site_dir()])]
+    roots = [(SITE_SRC, [SITE_SRC / d for d in ASSET_DIRS]), (_data_dir(), [_data_dir()])]
     for root, folders in roots:
         for folder in folders:
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -54,36 +65,62 @@ def on_files(files, config):
 def on_serve(server, config, builder):
     # `mkdocs serve` rebuilds when the front end or a new build's output changes. (Not `watch:` in
     # mkdocs.yml: that fails when build/ does not exist yet, as in a fresh clone's test run.)
-    for path in [SITE_SRC / d for d in ASSET_DIRS] + [_build_site_dir()]:
+    for path in [SITE_SRC / d for d in ASSET_DIRS] + [_data_dir()]:
         if path.exists():
             server.watch(str(path))
     return server
 
 
-def _figure_html(figure_id: str, standalone: bool, page_url: str) -> str:
-    figure = _report["figures"][figure_id]
-    own_page = posixpath.relpath(f"figures/{figure_id}", page_url or ".") + "/"   # page_url: "" or "a/b/"
+def _page_chapter(page) -> str | None:
+    stem = page.file.src_uri.removesuffix(".md")
+    return stem if any(c["id"] == stem for c in _report["chapters"]) else None
+
+
+def _figure_html(global_id: str, local_id: str, slot: str, standalone: bool, page_url: str) -> str:
+    figure = _report["figures"][global_id]
+    own_page = posixpath.relpath(f"figures/{global_id}", page_url or ".") + "/"   # page_url: "" or "a/b/"
     attrs = {
-        "class": "fg-mount", "data-figure-id": figure_id, "data-kind": figure["kind"],
+        "class": "fg-mount", "data-figure-id": slot, "data-kind": figure["kind"],
         "data-standalone": "true" if standalone else "false",
         "data-options": json.dumps(figure["options"], sort_keys=True),
         **{f"data-{k}": v for k, v in figure["data"].items()},
     }
     mount = "<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + "></div>"
     link = "" if standalone else f' <a class="fg-open" href="{own_page}">Open this figure on its own page →</a>'
-    return (f'<figure class="fg-figure" id="fig-{figure_id}">\n{mount}\n'
+    return (f'<figure class="fg-figure" id="fig-{slot}">\n{mount}\n'
             f'<figcaption><strong>{html.escape(figure["title"])}.</strong> '
             f'{html.escape(figure["caption"])}{link}</figcaption>\n</figure>')
 
 
+def _chapters_list() -> str:
+    return "\n".join(f"{k}. [{c['title']}]({c['id']}.md): {c['headline']}."
+                     for k, c in enumerate(_report["chapters"], start=1))
+
+
 def on_page_markdown(markdown, page, config, files):
+    chapter = _page_chapter(page)
+
+    def unknown(kind: str, name: str, known) -> PluginError:
+        return PluginError(f"{page.file.src_uri}: unknown {kind} {name!r}; known: {', '.join(sorted(known))}")
+
     def expand(match: re.Match) -> str:
+        if match.group(0) == "[[chapters]]":
+            return _chapters_list()
         kind, name, standalone = match.group(1), match.group(2), bool(match.group(3))
-        table = _report["facts"] if kind == "fact" else _report["figures"]
-        if name not in table:
-            raise PluginError(f"{page.file.src_uri}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
         if kind == "fact":
-            return html.escape(table[name], quote=False)
-        return _figure_html(name, standalone, page.url)
+            owner, _, fact = name.rpartition(".") if "." in name else (chapter, "", name)
+            table = _report["facts"].get(owner) if owner else None
+            if table is None or fact not in table:
+                known = table if table is not None else [f"{c}.{f}" for c, t in _report["facts"].items() for f in t]
+                raise unknown("fact", name, known)
+            return html.escape(table[fact], quote=False)
+        owner, _, local = name.rpartition("/") if "/" in name else (chapter, "", name)
+        global_id = f"{owner}/{local}"
+        if global_id not in _report["figures"]:
+            raise unknown("figure", name, _report["figures"])
+        # The figure's id on this page (its anchor and its prefix in the URL hash): plain on its
+        # own chapter's page and its own page, qualified by the chapter elsewhere.
+        slot = local if standalone or owner == chapter else f"{owner}-{local}"
+        return _figure_html(global_id, local, slot, standalone, page.url)
 
     return PLACEHOLDER.sub(expand, markdown)

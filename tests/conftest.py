@@ -1,5 +1,5 @@
-"""Shared fixtures: one real quick-profile build (generator CLI + mkdocs --strict) per test session,
-served on 127.0.0.1 under a subpath, and Debian chromium for Playwright."""
+"""Shared fixtures: one real quick-profile build (the generator CLI, mkdocs included) per test
+session, served on 127.0.0.1 under a subpath, and Debian chromium for Playwright."""
 from __future__ import annotations
 
 import functools
@@ -21,27 +21,32 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def run_build(build_dir: Path, profile: str = "quick", env_extra: dict | None = None):
-    env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "generator.build", "--profile", profile],
-                          cwd=REPO, env=env, capture_output=True, text=True)
+def build_command(site_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "generator.build", "--profile", "quick", "--site-dir", str(site_dir), *extra]
 
 
-def run_mkdocs(build_dir: Path, site_dir: Path):
-    env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)],
-                          cwd=REPO, env=env, capture_output=True, text=True)
+def build_env(build_dir: Path, **extra: str) -> dict:
+    return {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1", **extra}
+
+
+def run_build(build_dir: Path, site_dir: Path | None = None, *extra: str, env_extra: dict | None = None,
+              timeout: float = 900):
+    site_dir = site_dir or build_dir.parent / f"{build_dir.name}-site"
+    return subprocess.run(build_command(site_dir, *extra), cwd=REPO, env=build_env(build_dir, **(env_extra or {})),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def json_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.json"))}
 
 
 @pytest.fixture(scope="session")
 def quick_build(tmp_path_factory):
-    """The real quick build: its build folder (cache + site data) and the mkdocs site."""
+    """The real quick build: its build folder (cache + site data) and the site, under /<repo>/."""
     build_dir = tmp_path_factory.mktemp("quick-build")
-    result = run_build(build_dir)
-    assert result.returncode == 0, result.stderr
     served = tmp_path_factory.mktemp("served")
     site = served / SUBPATH
-    result = run_mkdocs(build_dir, site)
+    result = run_build(build_dir, site)
     assert result.returncode == 0, result.stderr
     os.environ["FLOWGRAPH_BUILD_DIR"] = str(build_dir)   # generator.paths reads it at call time
     return {"build": build_dir, "data": build_dir / "site" / "data", "site": site, "served": served}
@@ -50,6 +55,11 @@ def quick_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def manifest(quick_build):
     return json.loads((quick_build["data"] / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def facts(quick_build):
+    return json.loads((quick_build["data"] / "facts.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +72,26 @@ def traces_json(quick_build):
     return json.loads((quick_build["data"] / "mnist-mlp-lth" / "traces.json").read_text())
 
 
+def chapter_config(chapter_id: str):
+    from generator.chapters import CHAPTERS
+    return CHAPTERS[chapter_id].configs["quick"]
+
+
+def cached_task(chapter_id: str, task_name: str):
+    """A task result of the quick build, as the build cached it (checked like the build does)."""
+    from generator import cache
+    from generator.chapter import TaskResult
+    from generator.chapters import CHAPTERS
+    from generator.runner import task_folder
+    chapter = CHAPTERS[chapter_id]
+    config = chapter.configs["quick"]
+    task = next(t for t in chapter.tasks(config) if t.name == task_name)
+    return TaskResult.from_files(cache.read_entry(task_folder(chapter, task, config)))
+
+
 @pytest.fixture(scope="session")
 def quick_experiment():
-    from generator.config import PROFILES
-    return PROFILES["quick"]
+    return chapter_config("mnist-mlp-lth")
 
 
 @pytest.fixture(scope="session")
@@ -75,11 +101,12 @@ def mnist_quick(quick_experiment):
 
 
 @pytest.fixture(scope="session")
-def quick_lottery(quick_build, quick_experiment, mnist_quick):
-    """The quick build's pruned model, loaded from its cache (the build trained it)."""
-    from generator.cache import cached_lottery, experiment_cache_dir
-    assert (experiment_cache_dir(quick_experiment) / "model.pt").exists()
-    return cached_lottery(quick_experiment, mnist_quick)
+def quick_model(quick_build, manifest, quick_experiment):
+    """The network the quick build's flowgraph shows, rebuilt from the build's cache."""
+    from generator.prune import lottery_model
+    entry = manifest["experiments"]["mnist-mlp-lth"]
+    result = cached_task("mnist-mlp-lth", f"seed-{entry['selected_seed']}")
+    return lottery_model(quick_experiment, result, entry["selected_round"])
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -87,12 +114,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def serve(folder: Path):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="session")
 def site_url(quick_build):
-    handler = functools.partial(_QuietHandler, directory=str(quick_build["served"]))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve(quick_build["served"])
     yield f"http://127.0.0.1:{server.server_address[1]}/{SUBPATH}/"
     server.shutdown()
 

@@ -1,47 +1,67 @@
-"""Config validation, profile registry, and pinned hashes (a changed hash means a silently new cache)."""
+"""Config validation, the chapter registry, and pinned hashes (a changed hash means a silently new cache)."""
 import subprocess
 import sys
 
 import pytest
 
-from generator.config import (PROFILES, ConfigError, DataConfig, Experiment, ModelConfig, PruneConfig,
-                              TrainConfig, config_hash, get_profile)
+from generator.chapters import CHAPTERS, select
+from generator.config import (CNNConfig, ConfigError, DataConfig, LotteryExperiment, MLPConfig, PruneConfig,
+                              TrainConfig, check_profile, config_hash)
 from tests.conftest import REPO
 
 
 def test_profile_hashes_are_pinned():
-    assert config_hash(PROFILES["full"]) == "63004615c62f"
-    assert config_hash(PROFILES["quick"]) == "4f3aecbd1139"
+    hashes = {chapter_id: {p: config_hash(c.configs[p]) for p in ("full", "quick")} for chapter_id, c in CHAPTERS.items()}
+    assert hashes["mnist-mlp-lth"] == {"full": "b50803ccfc3b", "quick": "82c72f1755a7"}
+
+
+def test_every_chapter_has_both_profiles_and_a_page():
+    for chapter in CHAPTERS.values():
+        assert set(chapter.configs) == {"full", "quick"}
+        assert (REPO / "docs" / f"{chapter.id}.md").exists()
 
 
 def test_equal_configs_share_a_hash_and_any_change_alters_it():
-    assert config_hash(Experiment()) == config_hash(Experiment())
-    assert config_hash(Experiment(seed=1)) != config_hash(Experiment())
+    assert config_hash(LotteryExperiment()) == config_hash(LotteryExperiment())
+    assert config_hash(LotteryExperiment(seeds=(1,))) != config_hash(LotteryExperiment())
+    assert config_hash(DataConfig()) != config_hash(TrainConfig())
 
 
 @pytest.mark.parametrize("make, option", [
     (lambda: DataConfig(train_size=0), "data.train_size"),
     (lambda: DataConfig(validation_size=6000), "data.validation_size"),
-    (lambda: ModelConfig(layer_sizes=(784, 0, 10)), "model.layer_sizes"),
-    (lambda: ModelConfig(layer_sizes=(100, 10)), "model.layer_sizes"),
+    (lambda: MLPConfig(layer_sizes=(784, 0, 10)), "model.layer_sizes"),
+    (lambda: CNNConfig(channels=(6, -1)), "model.channels"),
     (lambda: TrainConfig(learning_rate=-1.0), "train.learning_rate"),
     (lambda: TrainConfig(epochs_per_round=0), "train.epochs_per_round"),
     (lambda: PruneConfig(rates=(0.2, 1.5, 0.1)), "prune.rates"),
-    (lambda: Experiment(prune=PruneConfig(rates=(0.2, 0.1))), "prune.rates"),
-    (lambda: Experiment(seed=-3), "seed"),
+    (lambda: LotteryExperiment(prune=PruneConfig(rates=(0.2, 0.1))), "prune.rates"),
+    (lambda: LotteryExperiment(seeds=(-3,)), "seeds"),
+    (lambda: LotteryExperiment(seeds=(1, 1)), "seeds"),
+    (lambda: LotteryExperiment(prune=PruneConfig(rewind_epochs=3)), "prune.rewind_epochs"),
 ])
 def test_bad_config_values_name_the_option(make, option):
     with pytest.raises(ConfigError, match=option.replace(".", r"\.")):
         make()
 
 
-def test_unknown_profile_lists_the_known_ones():
+def test_unknown_profile_and_chapter_list_the_known_ones():
     with pytest.raises(ConfigError, match="known: full, quick"):
-        get_profile("fast")
+        check_profile("fast")
+    with pytest.raises(ConfigError, match="known: " + ", ".join(CHAPTERS)):
+        select("mnist-mlp-lth,nope")
+    assert [c.id for c in select("mnist-mlp-lth")] == ["mnist-mlp-lth"]
 
 
-def test_cli_bad_option_is_one_error_line_and_nonzero_exit():
-    result = subprocess.run([sys.executable, "-m", "generator.build", "--profile", "fast"],
-                            cwd=REPO, capture_output=True, text=True)
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "fast"], "error: --profile: unknown profile 'fast'; known: full, quick"),
+    (["--jobs", "two"], "error: argument --jobs: invalid int value: 'two' (see --help)"),
+    (["--jobs", "0"], "error: --jobs: expected an integer >= 1, got 0"),
+    (["--bogus"], "error: unrecognized arguments: --bogus (see --help)"),
+    (["--backend", "dask"], "error: --scheduler: expected the address of a Dask scheduler with --backend dask"),
+])
+def test_cli_bad_option_is_one_error_line_and_exit_1(args, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "generator.build", *args], cwd=REPO, capture_output=True,
+                            text=True, env={"FLOWGRAPH_BUILD_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == ["error: --profile: unknown profile 'fast'; known: full, quick"]
+    assert result.stderr.strip().splitlines() == [message]

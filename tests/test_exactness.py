@@ -16,12 +16,12 @@ def test_json_files_match_their_schemas(flowgraph_json, traces_json, manifest):
         jsonschema.Draft202012Validator(schema).validate(document)
 
 
-def test_exported_graph_reproduces_torch_logits_on_all_test_images(flowgraph_json, quick_lottery):
+def test_exported_graph_reproduces_torch_logits_on_all_test_images(flowgraph_json, quick_model):
     from generator.data import load_mnist
     from generator.config import DataConfig
     test = load_mnist(DataConfig()).test
     with torch.no_grad():
-        expected = quick_lottery.model(test.inputs).double().numpy()
+        expected = quick_model(test.inputs).double().numpy()
     # Plain numpy over the parsed file: pixels / 255 in, node values out.
     logits = output_logits(flowgraph_json, evaluate(flowgraph_json, test.pixels / 255.0))
     assert logits.shape == (10_000, 10)
@@ -41,14 +41,14 @@ def hidden_activations(model, x):
 
 
 @pytest.mark.parametrize("inputs", ["test images", "uniform random", "random corners"])
-def test_bounds_are_sound(inputs, flowgraph_json, quick_lottery):
+def test_bounds_are_sound(inputs, flowgraph_json, quick_model):
     from generator.data import load_mnist
     from generator.config import DataConfig
     generator = torch.Generator().manual_seed(0)
     x = {"test images": lambda: load_mnist(DataConfig()).test.inputs,
          "uniform random": lambda: torch.rand(20_000, 784, generator=generator),
          "random corners": lambda: (torch.rand(20_000, 784, generator=generator) < 0.5).float()}[inputs]()
-    layers = hidden_activations(quick_lottery.model, x)
+    layers = hidden_activations(quick_model, x)
     checked = 0
     for node in flowgraph_json["nodes"]:
         if node["kind"] == "input":

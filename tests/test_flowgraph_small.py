@@ -24,6 +24,9 @@ def net(*layers):
     return nn.Sequential(*modules)
 
 
+UNIT = [(0.0, 1.0)]
+
+
 def by_id(graph):
     return {n["id"]: n for n in graph["nodes"]}
 
@@ -31,7 +34,7 @@ def by_id(graph):
 def test_dead_relu_is_removed_and_bounds_are_the_hand_computed_ones():
     # h1_0 = relu(x0 - x1) ∈ [0, 1]; h1_1 = relu(-x0 - x1 - 0.5) is never positive.
     model = net(([[1, -1], [-1, -1]], [0, -0.5]), ([[2, 3]], [0.5]))
-    raw = flowgraph_from_sequential(model)
+    raw = flowgraph_from_sequential(model, UNIT * 2)
     assert len(raw["edges"]) == 6
     bounds = flowgraph_bounds(raw)
     assert bounds["h1_0"] == (-1.0, 1.0, 0.0, 1.0)
@@ -52,7 +55,7 @@ def test_identity_relu_constant_folding_constant_output_and_unused_input():
     # y1 = 3·h1_1 + 5·h1_2 − 1 = 5 for every image → a constant output.
     model = net(([[1, 1, 0], [0, 0, 0], [0, -1, -1]], [0.5, 2.0, 0.0]),
                 ([[1, 0, 0], [0, 3, 5]], [0.0, -1.0]))
-    graph = simplify(flowgraph_from_sequential(model))
+    graph = simplify(flowgraph_from_sequential(model, UNIT * 3))
     nodes = by_id(graph)
     assert set(nodes) == {"x0", "x1", "h1_0", "y0", "y1"}
     assert nodes["h1_0"]["activation"] == "identity" and nodes["h1_0"]["bounds"] == [0.5, 2.5]
@@ -72,7 +75,7 @@ def test_any_sequential_of_linear_and_relu_is_reproduced_exactly(sizes):
         for m in model:
             if isinstance(m, nn.Linear):
                 m.weight.mul_((torch.rand_like(m.weight) < 0.05).float())
-    graph = simplify(flowgraph_from_sequential(model))
+    graph = simplify(flowgraph_from_sequential(model, UNIT * 784))
     x = torch.rand(500, 784)
     with torch.no_grad():
         expected = model(x).double().numpy()
@@ -84,13 +87,57 @@ def test_any_sequential_of_linear_and_relu_is_reproduced_exactly(sizes):
 
 
 def test_unsupported_module_is_named():
-    with pytest.raises(BuildError, match="unsupported module Sigmoid at position 1"):
-        flowgraph_from_sequential(nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2)))
+    with pytest.raises(BuildError, match=r"unsupported module 1 \(Sigmoid\)"):
+        flowgraph_from_sequential(nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2)), UNIT * 4)
 
 
 def test_nan_weights_are_refused():
     model = net(([[1.0, 0.0]], [0.0]),)
     with torch.no_grad():
         model[0].weight[0, 1] = float("nan")
-    with pytest.raises(BuildError, match="Linear layer 1 .* NaN"):
-        flowgraph_from_sequential(model)
+    with pytest.raises(BuildError, match=r"module 0 \(Linear\) has NaN"):
+        flowgraph_from_sequential(model, UNIT * 2)
+
+
+def test_a_convolution_unrolls_into_one_edge_per_used_multiply():
+    # One 2x2 kernel with two nonzero weights over a 3x3 image: 2x2 output positions, 2 edges each.
+    conv = nn.Conv2d(1, 1, 2)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[1.0, 0.0], [0.0, -2.0]]]]))
+        conv.bias.fill_(0.25)
+    model = nn.Sequential(nn.Unflatten(1, (1, 3, 3)), conv, nn.ReLU(), nn.Flatten(), nn.Linear(4, 1))
+    with torch.no_grad():
+        model[4].weight.copy_(torch.tensor([[1.0, 0.0, 0.0, 3.0]]))
+        model[4].bias.zero_()
+    raw = flowgraph_from_sequential(model, UNIT * 9)
+    conv_edges = [e for e in raw["edges"] if e["target"].startswith("c1_")]
+    assert len(conv_edges) == 8
+    # Position (1, 1) reads pixel (1, 1) with weight 1 and pixel (2, 2) with weight -2.
+    assert sorted((e["source"], e["weight"]) for e in conv_edges if e["target"] == "c1_0_1_1") == [
+        ("x4", 1.0), ("x8", -2.0)]
+    graph = simplify(raw)
+    # Only positions 0 and 3 feed the output; the others go, with the pixels only they read.
+    assert {n["id"] for n in graph["nodes"] if n["kind"] == "neuron"} == {"c1_0_0_0", "c1_0_1_1"}
+    x = torch.rand(200, 9)
+    with torch.no_grad():
+        expected = model(x).double().numpy()
+    np.testing.assert_allclose(output_logits(graph, evaluate(graph, x.numpy())), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_pruned_cnn_is_reproduced_exactly(seed):
+    from generator.config import CNNConfig
+    from generator.models import make_model, prunable_layers
+    model = make_model(CNNConfig(channels=(3, 3), input_side=12), seed)
+    with torch.no_grad():
+        for layer in prunable_layers(model):
+            layer.weight.mul_((torch.rand_like(layer.weight) < 0.3).float())
+    graph = simplify(flowgraph_from_sequential(model, UNIT * 144))
+    x = torch.rand(300, 144)
+    with torch.no_grad():
+        expected = model(x).double().numpy()
+    values = evaluate(graph, x.numpy())
+    np.testing.assert_allclose(output_logits(graph, values), expected, atol=1e-5)
+    lo = np.array([n["bounds"][0] for n in graph["nodes"]])
+    hi = np.array([n["bounds"][1] for n in graph["nodes"]])
+    assert (values >= lo - 1e-9).all() and (values <= hi + 1e-9).all()

@@ -4,8 +4,8 @@ import torch
 from torch.nn.utils import prune
 
 from generator.config import TrainConfig
-from generator.models import linear_layers, make_model
-from generator.prune import kernel, prune_lottery_round, reset_to_init, weights_per_layer
+from generator.models import make_model, prunable_layers as linear_layers
+from generator.prune import kernel, prune_lottery_round, reset_to as reset_to_init, weights_per_layer
 from generator.train import train_epochs
 
 
@@ -44,14 +44,49 @@ def test_reset_restores_initial_values_of_survivors_and_biases(mnist_quick, quic
         assert torch.equal(layer.bias, b0)
 
 
-def test_quick_build_records_every_round(quick_lottery, quick_experiment):
-    rounds = quick_lottery.rounds
-    assert [r["round"] for r in rounds] == list(range(quick_experiment.prune.rounds + 1))
-    assert rounds[0]["weights"] == 784 * 32 + 32 * 32 + 32 * 10 == 26_432
-    for r in rounds:
-        assert r["weights"] == sum(r["weights_per_layer"])
-        assert 0.5 < r["test_accuracy"] <= 1.0
-    assert all(a["weights"] > b["weights"] for a, b in zip(rounds, rounds[1:]))
-    # The cached model is the last round's: same nonzero counts as recorded, masks baked in.
-    assert weights_per_layer(quick_lottery.model) == rounds[-1]["weights_per_layer"]
-    assert not any(prune.is_pruned(l) for l in linear_layers(quick_lottery.model))
+def test_quick_build_records_every_round(quick_experiment, manifest):
+    from tests.conftest import cached_task
+    from generator.prune import lottery_model
+    for seed in quick_experiment.seeds:
+        result = cached_task("mnist-mlp-lth", f"seed-{seed}")
+        rounds = result.record["rounds"]
+        assert [r["round"] for r in rounds] == list(range(quick_experiment.prune.rounds + 1))
+        assert rounds[0]["weights"] == 784 * 32 + 32 * 32 + 32 * 10 == 26_432
+        for r in rounds:
+            assert r["weights"] == sum(r["weights_per_layer"])
+            assert 0.5 < r["test_accuracy"] <= 1.0
+            model = lottery_model(quick_experiment, result, r["round"])
+            assert weights_per_layer(model) == r["weights_per_layer"]        # masks baked in, as recorded
+            assert not any(prune.is_pruned(l) for l in linear_layers(model))
+        assert all(a["weights"] > b["weights"] for a, b in zip(rounds, rounds[1:]))
+
+
+def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_weights(monkeypatch):
+    from generator import prune as prune_module
+    from generator.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
+    config = LotteryExperiment(data=DataConfig(train_size=2_000, validation_size=500, test_size=1_000),
+                               train=TrainConfig(epochs_per_round=2, final_epochs=2),
+                               prune=PruneConfig(rounds=2, rates=(0.0, 0.5, 0.5), rewind_epochs=1))
+    starts, after_first_epoch = [], []
+    real = prune_module.train_epochs
+
+    def spy(model, x, y, cfg, epochs, seed, desc="train", after_epoch=None):
+        starts.append(prune_module.snapshot(model))       # the weights each round starts from
+
+        def record(epoch):
+            if len(starts) == 1 and epoch == 1:
+                after_first_epoch.append(prune_module.snapshot(model))
+            if after_epoch:
+                after_epoch(epoch)
+        real(model, x, y, cfg, epochs, seed, desc, record)
+
+    monkeypatch.setattr(prune_module, "train_epochs", spy)
+    result = prune_module.run_lottery(config, seed=0)
+    rounds = result.record["rounds"]
+    assert [r["weights_per_layer"][0] for r in rounds] == [784 * 32] * 3
+    assert rounds[-1]["weights_per_layer"][1:] == [256, 80]
+    for r in (1, 2):    # every later round restarts its survivors from the weights after epoch 1
+        for (w, b), (w1, b1) in zip(starts[r], after_first_epoch[0]):
+            alive = w != 0
+            assert torch.equal(w[alive], w1[alive]) and torch.equal(b, b1)
+    assert not torch.equal(starts[1][0][0], starts[0][0][0])   # and not from the initial weights

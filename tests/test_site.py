@@ -1,12 +1,17 @@
 """The built quick site in Debian chromium, served on 127.0.0.1 under /<repo>/ as on GitHub Pages.
 Screenshots of every page go to test-artifacts/ for a person to look at."""
+import importlib
+
 import pytest
 
-from generator.figures import FIGURES
+from generator.chapters import CHAPTERS
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["", "schema/", "figures/"] + [f"figures/{figure_id}/" for figure_id in FIGURES]
+FIGURES = [f"{c.id}/{figure_id}" for c in CHAPTERS.values()
+           for figure_id in importlib.import_module(c.assemble.__module__).FIGURES]
+PAGES = ["", "schema/", "figures/"] + [f"{c}/" for c in CHAPTERS] + [f"figures/{f}/" for f in FIGURES]
+FLOWGRAPH_PAGE = "figures/mnist-mlp-lth/flowgraph/"
 
 
 def open_page(page, url, problems):
@@ -26,7 +31,7 @@ def test_every_page_loads_offline_without_console_errors(page, site_url, artifac
     problems = []
     open_page(page, site_url + path, problems)
     page.wait_for_timeout(300)
-    name = path.strip("/").replace("/", "_") or "report"
+    name = path.strip("/").replace("/", "_") or "landing"
     page.screenshot(path=str(artifacts / f"page-{name}.png"), full_page=True)
     assert problems == []
 
@@ -41,14 +46,14 @@ def flowgraph_state(page, figure):
 
 
 def test_svg_has_one_node_per_json_node(page, site_url, flowgraph_json):
-    open_page(page, site_url + "figures/flowgraph/", [])
+    open_page(page, site_url + FLOWGRAPH_PAGE, [])
     state = flowgraph_state(page, "flowgraph")
     assert sorted(i for i, _ in state["nodes"]) == sorted(n["id"] for n in flowgraph_json["nodes"])
     assert len(state["widths"]) == len(flowgraph_json["edges"])
 
 
 def test_choosing_a_sample_changes_edge_widths_and_js_values_match_the_export(page, site_url, traces_json, flowgraph_json):
-    open_page(page, site_url + "figures/flowgraph/", [])
+    open_page(page, site_url + FLOWGRAPH_PAGE, [])
     before = flowgraph_state(page, "flowgraph")["widths"]
     order = [n["id"] for n in flowgraph_json["nodes"]]
     for sample in traces_json["samples"][:3] + [s for s in traces_json["samples"] if s["label"] != s["prediction"]][:1]:
@@ -62,7 +67,7 @@ def test_choosing_a_sample_changes_edge_widths_and_js_values_match_the_export(pa
 
 
 def test_browser_evaluator_matches_every_exported_trace(page, site_url, flowgraph_json, traces_json):
-    open_page(page, site_url + "figures/flowgraph/", [])
+    open_page(page, site_url + FLOWGRAPH_PAGE, [])
     worst = page.evaluate("""([graph, traces]) => {
         const compiled = window.flowgraphReport.compile(graph);
         let worst = 0;
@@ -76,19 +81,22 @@ def test_browser_evaluator_matches_every_exported_trace(page, site_url, flowgrap
 
 
 def test_report_links_each_figure_to_its_own_page(page, site_url, manifest):
-    open_page(page, site_url, [])
-    for figure in manifest["figures"]:
-        link = page.locator(f"#fig-{figure['id']} a.fg-open")
-        assert link.count() == 1, figure["id"]
+    for chapter in manifest["chapters"]:
+        open_page(page, site_url + chapter["page"], [])
+        for figure in manifest["figures"]:
+            if figure["chapter"] == chapter["id"]:
+                link = page.locator(f"#{figure['page'].split('#')[1]} a.fg-open")
+                assert link.count() == 1, figure["id"]
+    open_page(page, site_url + "mnist-mlp-lth/", [])
     page.locator("#fig-flowgraph a.fg-open").click()
-    page.wait_for_url("**/figures/flowgraph/**")
+    page.wait_for_url("**/figures/mnist-mlp-lth/flowgraph/**")
     page.wait_for_selector("#fig-flowgraph .fg-mount[data-ready='true']")
     assert page.locator("#fig-flowgraph g.node").count() > 0
 
 
 def test_view_state_round_trips_through_the_url(page, site_url, traces_json, artifacts):
     sample = traces_json["samples"][1]["id"]
-    open_page(page, site_url + f"figures/flowgraph/#output=3&sample={sample}", [])
+    open_page(page, site_url + FLOWGRAPH_PAGE + f"#output=3&sample={sample}", [])
     assert page.locator("#fig-flowgraph select.fg-output").input_value() == "3"
     assert page.locator("#fig-flowgraph select.fg-sample").input_value() == sample
     page.screenshot(path=str(artifacts / "flowgraph-output3-sample.png"), full_page=True)
@@ -100,7 +108,7 @@ def test_hover_lights_up_exactly_the_ancestors(page, site_url, flowgraph_json):
     from generator.flowgraph import ancestors
     fed = {e["target"] for e in flowgraph_json["edges"]}
     output = next(n["id"] for n in flowgraph_json["nodes"] if n["kind"] == "output" and n["id"] in fed)
-    open_page(page, site_url + "figures/flowgraph/", [])
+    open_page(page, site_url + FLOWGRAPH_PAGE, [])
     page.hover(f"#fig-flowgraph g.node[data-id='{output}'] circle")
     lit = page.eval_on_selector_all("#fig-flowgraph g.node.fg-lit", "gs => gs.map(g => g.dataset.id)")
     assert set(lit) == ancestors(flowgraph_json, output)     # an output has no descendants

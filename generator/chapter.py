@@ -1,0 +1,116 @@
+"""What a chapter of the report is: one experiment, from its config to what it adds to the site.
+
+A chapter module (generator/chapters/<name>.py) defines CHAPTER = Chapter(...):
+- `configs`: one config per profile (`full`, `quick`);
+- `tasks(config)`: the expensive, independent pieces (e.g. one training run per seed), each a
+  top-level function so that joblib can run it in another process or on a Dask worker; each
+  result is cached by its config and code, and checked by `verify` before a cached copy is used;
+- `assemble(config, results)`: from the task results to a ChapterOutput (facts, figures, JSON
+  documents, manifest entry), also cached;
+and the chapter is listed in generator/chapters/__init__.py with a docs/<id>.md page.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .atomic import dumps_json
+from .errors import BuildError
+
+
+@dataclass
+class TaskResult:
+    record: dict                                              # plain JSON: what the run measured
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # weights, masks, states
+
+    def to_files(self) -> dict[str, bytes]:
+        buffer = io.BytesIO()
+        np.savez(buffer, **self.arrays)
+        return {"record.json": dumps_json(self.record).encode(), "arrays.npz": buffer.getvalue()}
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes]) -> "TaskResult":
+        try:
+            record = json.loads(files["record.json"])
+            with np.load(io.BytesIO(files["arrays.npz"]), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+        except (KeyError, ValueError, OSError, EOFError) as e:
+            raise BuildError(f"unreadable task result ({type(e).__name__}: {e})") from None
+        return cls(record=record, arrays=arrays)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str                       # unique within its chapter, e.g. "seed-3"
+    function: Callable              # function(*args) -> TaskResult; module level, picklable
+    args: tuple
+    # verify(*args, result) raises BuildError if a cached result cannot be what `function` made.
+    verify: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure of a chapter. kind: `altair` (a Vega-Lite spec) or a module in site_src/js."""
+    kind: str
+    title: str
+    caption: str                    # a template over the chapter's facts
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class ChapterOutput:
+    facts: dict[str, str]           # every number the chapter's text quotes, formatted
+    figures: dict[str, dict]        # local figure id -> kind, title, caption, options, data paths
+    documents: dict[str, object]    # site-relative path -> JSON document (schema-checked)
+    manifest: dict                  # the chapter's entry in data/manifest.json
+
+    def to_files(self) -> dict[str, bytes]:
+        # Figures as a list: their order is the page's, and JSON objects are written with sorted keys.
+        index = {"facts": self.facts, "figures": [[k, v] for k, v in self.figures.items()],
+                 "manifest": self.manifest, "documents": sorted(self.documents)}
+        files = {"output.json": dumps_json(index).encode()}
+        for path, document in self.documents.items():
+            files[f"documents/{path}"] = dumps_json(document).encode()
+        return files
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes]) -> "ChapterOutput":
+        try:
+            index = json.loads(files["output.json"])
+            documents = {path: json.loads(files[f"documents/{path}"]) for path in index["documents"]}
+            return cls(facts=index["facts"], figures=dict(index["figures"]), documents=documents,
+                       manifest=index["manifest"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise BuildError(f"unreadable chapter output ({type(e).__name__}: {e})") from None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str                         # also the docs page (docs/<id>.md) and the data folder
+    title: str                      # the page's title in the navigation
+    configs: dict[str, object]      # profile -> config
+    tasks: Callable[[object], list[Task]]
+    assemble: Callable[[object, dict[str, TaskResult]], ChapterOutput]
+    headline: str = ""              # landing-page line, a template over the chapter's facts
+    key_figure: str = ""            # the figure the landing page shows for this chapter
+
+
+def figure_entries(figures: dict[str, Figure], facts: dict[str, str], data: dict[str, dict],
+                   options: dict[str, dict] | None = None) -> dict[str, dict]:
+    """What the mkdocs hook needs to draw each figure: captions filled in from the facts, the
+    data paths each figure reads, and options that depend on the build (which output, sample)."""
+    options = options or {}
+    entries = {}
+    for figure_id, figure in figures.items():
+        try:
+            caption = figure.caption.format(**facts)
+        except KeyError as e:
+            raise BuildError(f"figure {figure_id}: its caption names an unknown fact {e}") from None
+        entries[figure_id] = {"kind": figure.kind, "title": figure.title, "caption": caption,
+                              "options": {**figure.options, **options.get(figure_id, {})},
+                              "data": data[figure_id]}
+    return entries

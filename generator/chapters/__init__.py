@@ -1,0 +1,25 @@
+"""The chapters of the report, in report order (the order of the post they continue).
+Adding an experiment: a module in this package, a line here, and a page docs/<id>.md."""
+from __future__ import annotations
+
+from ..chapter import Chapter
+from ..errors import ConfigError
+from . import mnist_mlp_lth
+
+CHAPTERS: dict[str, Chapter] = {
+    chapter.id: chapter for chapter in (
+        mnist_mlp_lth.CHAPTER,
+    )
+}
+
+
+def select(only: str | None) -> list[Chapter]:
+    """The chapters named by --only (comma-separated ids), or all of them."""
+    if only is None:
+        return list(CHAPTERS.values())
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CHAPTERS]
+    if unknown or not names:
+        raise ConfigError(f"--only: unknown chapter {', '.join(map(repr, unknown)) or '(none given)'}; "
+                          f"known: {', '.join(CHAPTERS)}")
+    return [chapter for chapter in CHAPTERS.values() if chapter.id in names]

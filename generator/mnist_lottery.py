@@ -1,0 +1,201 @@
+"""The steps every MNIST lottery-ticket chapter shares: one task per seed, the seed chosen on
+validation, its exact flowgraph with layout and traces, the spread over seeds, and the facts and
+documents these give. Chapters add their own text, figures and comparisons on top."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from . import charts
+from .chapter import Task, TaskResult
+from .config import LotteryExperiment, MLPConfig
+from .data import load_mnist
+from .export import flowgraph_document, traces_document
+from .flowgraph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
+from .layout import layout_flowgraph
+from .paths import chapter_data
+from .prune import lottery_model, run_lottery, verify_lottery
+from .traces import sample_traces
+
+INPUT_SHAPE = (28, 28)
+INPUT_RANGE = (0.0, 1.0)   # pixel / 255
+
+
+def lottery_tasks(config: LotteryExperiment) -> list[Task]:
+    return [Task(f"seed-{seed}", run_lottery, (config, seed), verify=verify_lottery) for seed in config.seeds]
+
+
+@dataclass
+class LotteryRun:
+    """What a lottery chapter knows once its seeds have run."""
+    config: LotteryExperiment
+    seed: int                      # chosen on validation
+    rounds: list[dict]             # that seed's rounds
+    spread: list[dict]             # per round and split: median, min, max over seeds
+    graph: dict                    # the selected round's exact flowgraph, laid out
+    exactness: dict
+    samples: list[dict]
+    constants: dict[str, float]
+
+    @property
+    def selected(self) -> dict:
+        return self.rounds[-1]
+
+
+def choose_seed(config: LotteryExperiment, results: dict[str, TaskResult]) -> int:
+    """The seed whose last round has the best validation accuracy (ties: the smaller seed)."""
+    return max(config.seeds, key=lambda s: (results[f"seed-{s}"].record["rounds"][-1]["validation_accuracy"], -s))
+
+
+def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult], dense_weights: int) -> list[dict]:
+    rows = []
+    per_seed = [results[f"seed-{s}"].record["rounds"] for s in config.seeds]
+    for r, first in enumerate(per_seed[0]):
+        for split in ("test", "validation"):
+            values = [rounds[r][f"{split}_accuracy"] for rounds in per_seed]
+            rows.append({"round": r, "weights": first["weights"], "density": first["weights"] / dense_weights,
+                         "epochs": first["epochs"], "split": split, "median": statistics.median(values),
+                         "min": min(values), "max": max(values)})
+    return rows
+
+
+def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> LotteryRun:
+    mnist = load_mnist(config.data)
+    seed = choose_seed(config, results)
+    result = results[f"seed-{seed}"]
+    rounds = result.record["rounds"]
+    model = lottery_model(config, result, rounds[-1]["round"])
+    graph = simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * 784))
+    outputs, exactness = check_exact(graph, model, mnist.test.inputs)
+    graph = layout_flowgraph(graph, INPUT_SHAPE)
+    samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
+    return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results, rounds[0]["weights"]),
+                      graph=graph, exactness=exactness, samples=samples, constants=constant_outputs(graph))
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def describe_sample(sample: dict) -> str:
+    verdict = "correct" if sample["label"] == sample["prediction"] else "wrong"
+    return (f"test image #{sample['test_index']} (a {sample['label']}, predicted "
+            f"{sample['prediction']}: {verdict})")
+
+
+def constant_outputs_text(constants: dict[str, float]) -> str:
+    if not constants:
+        return "No output is constant: every class's logit depends on the image."
+    parts = [f"output {c} is always {v:.2f}" for c, v in sorted(constants.items(), key=lambda kv: int(kv[0]))]
+    return ("Pruning left some outputs with no inputs at all: " + "; ".join(parts)
+            + ", whatever the image. Such a class is still predicted whenever every other logit is lower.")
+
+
+def choose_subgraph_class(graph: dict, constants: dict[str, float]) -> int:
+    """The non-constant output with the smallest subgraph: the clearest one to show first."""
+    classes = [n["class"] for n in graph["nodes"] if n["kind"] == "output" and str(n["class"]) not in constants]
+    return min(classes or [0], key=lambda c: (subgraph_size(graph, f"y{c}")[0], c))
+
+
+def layer_names(config: LotteryExperiment) -> list[str]:
+    sizes = config.model.layer_sizes
+    return [f"layer {k} ({a}→{b})" for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)]
+
+
+def lottery_facts(run: LotteryRun) -> dict[str, str]:
+    """Every number the lottery chapters' text quotes, formatted."""
+    config, graph, selected, dense = run.config, run.graph, run.selected, run.rounds[0]
+    mlp = isinstance(config.model, MLPConfig)
+    hidden = [sum(1 for n in graph["nodes"] if n["kind"] == "neuron" and n["layer"] == k)
+              for k in range(1, max(n["layer"] for n in graph["nodes"]))]
+    at_selected = {row["split"]: row for row in run.spread if row["round"] == selected["round"]}
+    test = at_selected["test"]
+    dense_test = next(row for row in run.spread if row["round"] == 0 and row["split"] == "test")
+    facts = {
+        "architecture": "-".join(str(s) for s in config.model.layer_sizes) if mlp else "",
+        "dense_weights": f"{dense['weights']:,}",
+        "rounds": str(config.prune.rounds),
+        "rates": ", ".join(f"{100 * r:.2f}%" for r in config.prune.rates),
+        "rewind": ("their initial values" if config.prune.rewind_epochs == 0 else
+                   f"their values after {config.prune.rewind_epochs} epoch{'s' if config.prune.rewind_epochs > 1 else ''} of dense training"),
+        "epochs_per_round": str(config.train.epochs_per_round),
+        "final_epochs": str(config.train.final_epochs),
+        "batch_size": str(config.train.batch_size),
+        "learning_rate": f"{config.train.learning_rate:g}",
+        "seeds": ", ".join(str(s) for s in config.seeds),
+        "seed_count": str(len(config.seeds)),
+        "seed": str(run.seed),
+        "train_size": f"{config.data.train_size:,}",
+        "validation_size": f"{config.data.validation_size:,}",
+        "test_size": f"{config.data.test_size:,}",
+        "dense_test_accuracy": pct(dense["test_accuracy"]),
+        "dense_test_accuracy_median": pct(dense_test["median"]),
+        "selected_round": str(selected["round"]),
+        "selected_weights": f"{selected['weights']:,}",
+        "selected_weights_per_layer": ", ".join(f"{n:,}" for n in selected["weights_per_layer"]),
+        "selected_density": f"{100 * selected['weights'] / dense['weights']:.2f}%",
+        "selected_test_accuracy": pct(selected["test_accuracy"]),
+        "selected_validation_accuracy": pct(selected["validation_accuracy"]),
+        "test_accuracy_median": pct(test["median"]),
+        "test_accuracy_min": pct(test["min"]),
+        "test_accuracy_max": pct(test["max"]),
+        "vertices": f"{len(graph['nodes']):,}",
+        "edges": f"{len(graph['edges']):,}",
+        "input_pixels": str(sum(1 for n in graph["nodes"] if n["kind"] == "input")),
+        "hidden_1": str(hidden[0]) if hidden else "0",
+        "hidden_per_layer": ", ".join(str(h) for h in hidden),
+        "hidden_units": ", ".join(str(s) for s in config.model.layer_sizes[1:-1]) if mlp else "",
+        "relu_neurons": str(sum(1 for n in graph["nodes"] if n["kind"] == "neuron" and n["activation"] == "relu")),
+        "identity_neurons": str(sum(1 for n in graph["nodes"] if n["kind"] == "neuron" and n["activation"] == "identity")),
+        "constant_outputs": str(len(run.constants)),
+        "constant_outputs_text": constant_outputs_text(run.constants),
+        "max_logit_error": f"{run.exactness['max_logit_error']:.1e}",
+        "prediction_agreement": f"{run.exactness['agreeing']:,} of {run.exactness['images']:,}",
+        "samples": str(len(run.samples)),
+        "misclassified_samples": str(sum(1 for s in run.samples if s["label"] != s["prediction"])),
+        # The part of the graph after the first layer: what the first layer's filters feed.
+        "edges_after_filters": f"{sum(1 for e in graph['edges'] if not e['source'].startswith('x')):,}",
+        "vertices_after_filters": f"{sum(1 for n in graph['nodes'] if n['layer'] >= 2):,}",
+    }
+    return facts
+
+
+def lottery_documents(chapter_id: str, run: LotteryRun) -> tuple[dict[str, object], dict[str, str]]:
+    """The chapter's flowgraph, traces and charts: ({site path: document}, {name: site path})."""
+    paths = {"flowgraph": chapter_data(chapter_id, "flowgraph.json"),
+             "traces": chapter_data(chapter_id, "traces.json"),
+             "accuracy-vs-weights": chapter_data(chapter_id, "accuracy-vs-weights.vl.json"),
+             "weights-per-layer": chapter_data(chapter_id, "weights-per-layer.vl.json")}
+    documents = {
+        paths["flowgraph"]: flowgraph_document(chapter_id, run.graph, list(INPUT_SHAPE), run.selected["weights"],
+                                               run.constants, round_number=run.selected["round"],
+                                               input_range=list(INPUT_RANGE)),
+        paths["traces"]: traces_document(chapter_id, "flowgraph.json", run.samples),
+        paths["accuracy-vs-weights"]: charts.accuracy_vs_weights(run.spread, run.selected["round"], len(run.config.seeds)),
+        paths["weights-per-layer"]: charts.weights_per_layer(run.rounds, layer_names(run.config)),
+    }
+    return documents, paths
+
+
+def lottery_manifest(run: LotteryRun, paths: dict[str, str]) -> dict:
+    return {
+        "kind": "lottery",
+        "seeds": list(run.config.seeds),
+        "selected_seed": run.seed,
+        "rounds": run.rounds,
+        "seed_spread": run.spread,
+        "selected_round": run.selected["round"],
+        "flowgraph": paths["flowgraph"],
+        "traces": paths["traces"],
+        "vertices": len(run.graph["nodes"]),
+        "edges": len(run.graph["edges"]),
+        "constant_outputs": run.constants,
+    }
+
+
+def trace_choices(run: LotteryRun) -> tuple[int, dict]:
+    """The output shown first on its own (smallest subgraph) and a correct sample of that class."""
+    subgraph_class = choose_subgraph_class(run.graph, run.constants)
+    sample = next((s for s in run.samples if s["label"] == subgraph_class == s["prediction"]), run.samples[0])
+    return subgraph_class, sample
+

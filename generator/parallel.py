@@ -1,0 +1,91 @@
+"""Running independent calls in parallel with joblib: local processes (loky) or a Dask cluster
+(joblib's dask backend). Results come back in the order of the calls, whatever order they finish
+in, so the build's output does not depend on --jobs or the backend."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+import joblib
+from tqdm import tqdm
+
+from . import progress
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Workers:
+    jobs: int = 1
+    backend: str = "loky"           # or "dask"
+    scheduler: str | None = None    # the Dask scheduler's address, with backend="dask"
+
+    def __post_init__(self):
+        if self.backend not in ("loky", "dask"):
+            raise ConfigError(f"--backend: expected loky or dask, got {self.backend!r}")
+        if self.backend == "dask" and not self.scheduler:
+            raise ConfigError("--scheduler: expected the address of a Dask scheduler with --backend dask")
+        if self.jobs < 1:
+            raise ConfigError(f"--jobs: expected an integer >= 1, got {self.jobs}")
+
+    def map(self, calls: list[tuple[Callable, tuple]], desc: str) -> list:
+        """[function(*args) for function, args in calls], computed in parallel."""
+        if not calls:
+            return []
+        quiet = self.jobs > 1 or self.backend == "dask"   # one bar for the whole map, not one per worker
+        with self._backend() as n_jobs:
+            parallel = joblib.Parallel(n_jobs=min(n_jobs, len(calls)) if n_jobs > 0 else n_jobs,
+                                       return_as="generator_unordered")
+            done = parallel(joblib.delayed(_call)(i, function, args, quiet)
+                            for i, (function, args) in enumerate(calls))
+            results = [None] * len(calls)
+            for i, result in tqdm(done, total=len(calls), desc=desc, disable=None if quiet else True):
+                results[i] = result
+        return results
+
+    def _backend(self):
+        if self.backend == "loky":
+            return nullcontext(self.jobs)
+        return _dask(self.scheduler)
+
+
+class _dask:
+    def __init__(self, address: str):
+        self.address = address
+
+    def __enter__(self):
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ConfigError("--backend dask: dask is not installed (pip install '.[dask]')") from None
+        try:
+            self.client = Client(self.address, timeout=20)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ConfigError(f"--scheduler {self.address}: cannot reach a Dask scheduler ({e})") from None
+        self.config = joblib.parallel_config(backend="dask")
+        self.config.__enter__()
+        return -1
+
+    def __exit__(self, *exc):
+        self.config.__exit__(*exc)
+        self.client.close()
+
+
+def _call(i: int, function: Callable, args: tuple, quiet: bool):
+    # Every task computes on one thread: float sums split differently with the thread count, and
+    # one thread per task keeps results identical on any machine, for any --jobs or backend.
+    import torch
+    torch.set_num_threads(1)
+    progress.QUIET = quiet
+    return i, function(*args)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+

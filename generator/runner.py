@@ -1,0 +1,129 @@
+"""Runs the chapters: their tasks (training), then their assembly, each cached and checked.
+
+For every chapter: if its cached output for this config and code is there and sound, use it.
+Otherwise load or compute its tasks (cached results are checked: checksums, then the chapter's
+own `verify`, which recomputes what the results claim), then assemble it. Tasks of all chapters
+run in one parallel map, then the assemblies in another, so two cores stay busy.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+from . import cache
+from .chapter import Chapter, ChapterOutput, Task, TaskResult
+from .config import config_hash
+from .errors import BuildError, ConfigError
+from .export import validate
+from .parallel import Workers
+from .paths import SCHEMA_DIR, chapter_cache_dir, task_cache_dir
+
+GENERATOR = Path(__file__).resolve().parent
+# Edits to these can change what training produces; a task's key also hashes its own module.
+TRAINING_CODE = [GENERATOR / name for name in ("config.py", "data.py", "models.py", "train.py", "prune.py", "chapter.py")]
+
+
+def _module_file(obj) -> Path:
+    return Path(inspect.getfile(obj)).resolve()
+
+
+def task_folder(chapter: Chapter, task: Task, config) -> Path:
+    code = cache.code_version(TRAINING_CODE + [_module_file(task.function)])
+    return task_cache_dir(f"{chapter.id}-{task.name}-{config_hash(config)}-{code}")
+
+
+def output_key_prefix(chapter: Chapter, config) -> str:
+    return f"{chapter.id}-{config_hash(config)}-"
+
+
+def output_folder(chapter: Chapter, config) -> Path:
+    # Any shared module or schema can change what a chapter outputs, as can its own module.
+    code = cache.code_version(sorted(GENERATOR.glob("*.py")) + sorted(SCHEMA_DIR.glob("*.json"))
+                              + [_module_file(chapter.assemble)])
+    return chapter_cache_dir(output_key_prefix(chapter, config) + code)
+
+
+def _load(folder: Path, parse, check=None):
+    """A cached entry parsed and checked, or None (absent, or damaged: then reported and deleted)."""
+    try:
+        files = cache.read_entry(folder)
+        if files is None:
+            return None
+        value = parse(files)
+        if check is not None:
+            check(value)
+        return value
+    except (BuildError, OSError, ValueError) as e:
+        cache.discard(folder, str(e))
+        return None
+
+
+def _check_documents(output: ChapterOutput) -> None:
+    for path, document in output.documents.items():
+        name = next((n for n in ("flowgraph", "traces") if path.endswith(f"/{n}.json")), None)
+        if name:
+            validate(document, name)
+
+
+def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
+                 keep: list[Chapter] = ()) -> dict[str, ChapterOutput]:
+    """Outputs of `chapters` (brought up to date) and of `keep` (their latest cached output for
+    this profile, whatever code made it: --only)."""
+    outputs: dict[str, ChapterOutput] = {}
+    for chapter in keep:
+        outputs[chapter.id] = _latest_output(chapter, profile)
+    todo = []
+    for chapter in chapters:
+        config = chapter.configs[profile]
+        output = _load(output_folder(chapter, config), ChapterOutput.from_files, _check_documents)
+        if output is None:
+            todo.append(chapter)
+        else:
+            outputs[chapter.id] = output
+        # Cached task results are checked even when the output needs none of them, so that a
+        # damaged entry is reported, not found by surprise later.
+        for task in chapter.tasks(config):
+            _load(task_folder(chapter, task, config), lambda files: None)
+
+    results: dict[tuple[str, str], TaskResult] = {}
+    missing: list[tuple[Chapter, Task]] = []
+    for chapter in todo:
+        config = chapter.configs[profile]
+        for task in chapter.tasks(config):
+            verify = (lambda r, t=task: t.verify(*t.args, r)) if task.verify else None
+            result = _load(task_folder(chapter, task, config), TaskResult.from_files, verify)
+            if result is None:
+                missing.append((chapter, task))
+            else:
+                results[(chapter.id, task.name)] = result
+    computed = workers.map([(task.function, task.args) for _, task in missing], desc="training")
+    for (chapter, task), result in zip(missing, computed):
+        cache.write_entry(task_folder(chapter, task, chapter.configs[profile]), result.to_files())
+        results[(chapter.id, task.name)] = result
+
+    calls = []
+    for chapter in todo:
+        config = chapter.configs[profile]
+        mine = {task.name: results[(chapter.id, task.name)] for task in chapter.tasks(config)}
+        calls.append((chapter.assemble, (config, mine)))
+    for chapter, output in zip(todo, workers.map(calls, desc="chapters")):
+        cache.write_entry(output_folder(chapter, chapter.configs[profile]), output.to_files())
+        outputs[chapter.id] = output
+    return outputs
+
+
+def _latest_output(chapter: Chapter, profile: str) -> ChapterOutput:
+    prefix = output_key_prefix(chapter, chapter.configs[profile])
+    root = chapter_cache_dir(prefix).parent
+    candidates = sorted((p for p in root.glob(f"{prefix}*") if p.is_dir()),
+                        key=lambda p: p.stat().st_mtime_ns, reverse=True) if root.is_dir() else []
+    for folder in candidates:
+        output = _load(folder, ChapterOutput.from_files, _check_documents)
+        if output is not None:
+            if folder != output_folder(chapter, chapter.configs[profile]):
+                print(f"note: keeping chapter {chapter.id} as last built (its code has changed since)",
+                      file=sys.stderr)
+            return output
+    raise ConfigError(f"--only: chapter {chapter.id} has never been built with profile {profile!r}; "
+                      f"build it too (add it to --only or drop --only)")

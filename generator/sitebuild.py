@@ -1,0 +1,51 @@
+"""mkdocs, run in this process into a staging folder: the built site replaces the old one only
+once it is whole. mkdocs' messages are collected; in strict mode the first warning becomes the
+build's one error line."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .atomic import staging_dir_for
+from .errors import BuildError
+from .paths import MKDOCS_YML
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def build_site(data_dir: Path, site_dir: Path) -> Path:
+    """The whole site, built from `data_dir` (the staged site data) into a fresh folder beside
+    `site_dir`; returns that folder, for the caller to publish."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, MkDocsException
+
+    staging = staging_dir_for(site_dir)
+    logger = logging.getLogger("mkdocs")
+    collect, propagate, level = _Collect(), logger.propagate, logger.level
+    logger.addHandler(collect)
+    logger.propagate, logger.level = False, logging.INFO
+    previous = os.environ.get("FLOWGRAPH_SITE_DATA")
+    os.environ["FLOWGRAPH_SITE_DATA"] = str(data_dir)   # read by site_src/hooks.py
+    try:
+        config = load_config(str(MKDOCS_YML), site_dir=str(staging), strict=True)
+        build(config)
+    except (Abort, MkDocsException) as e:
+        first = collect.messages[0] if collect.messages else str(e)
+        raise BuildError(f"mkdocs: {first}" + (f" ({len(collect.messages)} warnings)" if len(collect.messages) > 1 else "")) from None
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate, logger.level = propagate, level
+        if previous is None:
+            os.environ.pop("FLOWGRAPH_SITE_DATA", None)
+        else:
+            os.environ["FLOWGRAPH_SITE_DATA"] = previous
+    return staging

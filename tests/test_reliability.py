@@ -1,0 +1,329 @@
+"""The build never loses the published site and always explains itself (README, "Reliability").
+
+Real processes on real files: builds killed with SIGKILL at several points (mkdocs included),
+damaged cache entries, bad paths, a read-only or full build folder, Ctrl-C, two builds at once.
+After each: the site is whole (the old one or the new one, file for file), the error is one line,
+and the next build gives the same JSON as a clean one."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.data import FILES
+from generator.paths import mnist_dir
+from tests.conftest import REPO, build_command, build_env, json_files, run_build
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under folder with the hash of its content: what a reader of the site gets."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(*folders: Path) -> list[Path]:
+    found = []
+    for folder in folders:
+        if folder.is_dir():
+            found += [p for p in folder.iterdir() if p.name.startswith((".staging-", ".previous-")) or
+                      (p.name.startswith(".") and p.name.endswith(".tmp"))]
+    return found
+
+
+def one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A complete quick build (cache, site data, site) to damage and to compare with."""
+    root = tmp_path_factory.mktemp("reference")
+    result = run_build(root / "build", root / "site")
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "json": json_files(root / "build" / "site" / "data"), "site": tree(root / "site")}
+
+
+def copy_build(reference, tmp_path: Path, cache: bool = True) -> tuple[Path, Path]:
+    build, site = tmp_path / "build", tmp_path / "site"
+    shutil.copytree(reference["root"] / "build", build, ignore=None if cache else shutil.ignore_patterns("cache"))
+    shutil.copytree(reference["root"] / "site", site)
+    return build, site
+
+
+def holds_lock(build: Path, process: subprocess.Popen) -> bool:
+    """The build has started: it holds the build folder's lock (and wrote its pid there)."""
+    try:
+        return (build / ".lock").read_text().strip() == str(process.pid)
+    except FileNotFoundError:
+        return False
+
+
+def start(build: Path, site: Path, **env) -> subprocess.Popen:
+    # A session of its own, as a terminal's job: a kill or Ctrl-C reaches the whole group.
+    return subprocess.Popen(build_command(site), cwd=REPO, env=build_env(build, **env), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout: float = 120.0, what: str = "", process: subprocess.Popen | None = None) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the build ended before {what}: {process.communicate()}")
+        if time.monotonic() > end:
+            raise AssertionError(f"the build never reached the point to interrupt it at: {what}")
+        time.sleep(0.005)
+
+
+def kill_group(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
+    os.killpg(process.pid, sig)
+    process.communicate(timeout=60)
+    if sig == signal.SIGKILL:   # no worker outlives the build
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "worker processes survived the kill"
+            time.sleep(0.1)
+
+
+def test_kills_at_any_point_leave_the_old_site_whole_and_the_next_build_identical(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path, cache=False)
+    tasks, chapters = build / "cache" / "tasks", build / "cache" / "chapters"
+    n_tasks = len(list((reference["root"] / "build" / "cache" / "tasks").iterdir()))
+    points = {
+        "training": lambda: holds_lock(build, process) and time.sleep(1.0) is None,
+        "assembly": lambda: tasks.is_dir() and len([p for p in tasks.iterdir() if not p.name.startswith(".")]) == n_tasks,
+        "mkdocs": lambda: any(p.name.startswith(f".staging-{site.name}-") for p in tmp_path.iterdir()),
+        "swap": lambda: (build / "site" / "data" / "manifest.json").exists()
+        and (build / "site" / "data" / "manifest.json").stat().st_mtime_ns != before_swap,
+    }
+    for point, reached in points.items():
+        before_swap = (build / "site" / "data" / "manifest.json").stat().st_mtime_ns
+        process = start(build, site)
+        wait_for(reached, what=point, process=process)
+        kill_group(process)
+        assert tree(site) == reference["site"], point           # the old site, or the (equal) new one, whole
+        assert json_files(build / "site" / "data") == reference["json"], point
+    result = run_build(build, site)
+    assert result.returncode == 0, result.stderr
+    assert json_files(build / "site" / "data") == reference["json"]
+    assert tree(site) == reference["site"]
+    assert leftovers(build, tmp_path, tasks, chapters) == []
+
+
+def _resign(entry: Path) -> None:
+    """Rewrite an entry's checksums after an edit: damage that only the facts check can catch."""
+    sums = json.loads((entry / "checksums.json").read_text())
+    for name in sums:
+        data = (entry / name).read_bytes()
+        sums[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (entry / "checksums.json").write_text(json.dumps(sums))
+
+
+def _edit_arrays(entry: Path, edit) -> None:
+    with np.load(entry / "arrays.npz") as npz:
+        arrays = {k: npz[k].copy() for k in npz.files}
+    edit(arrays)
+    with open(entry / "arrays.npz", "wb") as f:
+        np.savez(f, **arrays)
+    _resign(entry)
+
+
+def _last_round(arrays: dict) -> int:
+    return max(int(k.split(".")[0][1:]) for k in arrays)
+
+
+def _unprune(arrays):
+    r = _last_round(arrays)
+    mask, weight = arrays[f"r{r}.0.mask"], arrays[f"r{r}.0.weight"]
+    i = np.flatnonzero(mask.ravel() == 0)[0]
+    weight.ravel()[i] = 0.5
+
+
+DAMAGE = {
+    "truncated arrays": (lambda e: (e / "arrays.npz").write_bytes((e / "arrays.npz").read_bytes()[:1000]), "checksum"),
+    "garbled record": (lambda e: (e / "record.json").write_text("{not json"), "checksum"),
+    "checksums deleted": (lambda e: (e / "checksums.json").unlink(), "checksums.json is missing"),
+    "pruned weight made nonzero": (lambda e: _edit_arrays(e, _unprune), "pruned weight is nonzero"),
+    "bias of 1e30": (lambda e: _edit_arrays(e, lambda a: a[f"r{_last_round(a)}.2.bias"].__setitem__(0, 1e30)),
+                     "accuracy recomputes"),
+    "NaN weights": (lambda e: _edit_arrays(e, lambda a: a[f"r{_last_round(a)}.1.weight"].__setitem__((0, 0), np.nan)),
+                    "not all finite"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_task_entry_is_named_discarded_and_rebuilt(reference, tmp_path, damage):
+    build, site = copy_build(reference, tmp_path)
+    entry = sorted((build / "cache" / "tasks").iterdir())[0]
+    edit, reason = DAMAGE[damage]
+    edit(entry)
+    shutil.rmtree(build / "cache" / "chapters")   # so the chapter needs the task's result again
+    result = run_build(build, site)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: cache entry") and str(entry) in lines[0], result.stderr
+    assert reason in lines[0]
+    assert json_files(build / "site" / "data") == reference["json"]      # retrained, same result
+    assert tree(site) == reference["site"]
+
+
+def test_a_damaged_chapter_entry_is_rebuilt_even_when_the_tasks_are_sound(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path)
+    entry = next((build / "cache" / "chapters").iterdir())
+    facts = next(entry.rglob("output.json"))
+    facts.write_bytes(facts.read_bytes().replace(b"%", b"!"))
+    result = run_build(build, site)
+    assert result.returncode == 0 and str(entry) in result.stderr and result.stderr.count("\n") == 1
+    assert json_files(build / "site" / "data") == reference["json"]
+
+
+def _mnist_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in FILES.values():
+        shutil.copy(mnist_dir() / name, folder / name)
+    return folder
+
+
+def test_bad_data_paths_are_one_line_and_the_site_stays(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path)
+    mnist = _mnist_copy(tmp_path)
+    data_file = mnist / FILES["test_labels"]
+    data_file.unlink()
+    data_file.mkdir()                                        # a folder where a data file should be
+    result = run_build(build, site, env_extra={"MNIST_DIR": str(mnist)})
+    assert result.returncode == 1
+    assert one_error_line(result) == f"error: {data_file}: Is a directory (expected a file, found a folder)"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    result = run_build(build, site, env_extra={"MNIST_DIR": str(a_file)})
+    assert result.returncode == 1 and "expected the MNIST folder (MNIST_DIR), found a file" in one_error_line(result)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    result = subprocess.run(build_command(site), cwd=workdir, env=build_env(build, MNIST_DIR="", PYTHONPATH=str(REPO)),
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "MNIST_DIR is set but empty" in one_error_line(result)
+    assert list(workdir.iterdir()) == []                     # nothing downloaded into the current folder
+    result = run_build(build, site, env_extra={"FLOWGRAPH_BUILD_DIR": " "})
+    assert result.returncode == 1 and "FLOWGRAPH_BUILD_DIR is set but empty" in one_error_line(result)
+    assert tree(site) == reference["site"] and json_files(build / "site" / "data") == reference["json"]
+
+
+def _as_unprivileged(command: list[str]) -> list[str]:
+    # A user namespace where the build runs as uid 1000 without capabilities: root's files stay
+    # readable as their owner, but file modes are enforced (root ignores them).
+    return ["unshare", "--user", "--map-user=1000", "--map-group=1000", *command]
+
+
+def _unshare_works() -> bool:
+    return subprocess.run(["unshare", "--user", "--map-user=1000", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unprivileged user namespaces (unshare --user)")
+def test_unreadable_data_and_a_read_only_build_folder_are_one_line(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path)
+    mnist = _mnist_copy(tmp_path)
+    (mnist / FILES["train_labels"]).chmod(0)
+    result = subprocess.run(_as_unprivileged(build_command(site)), cwd=REPO, capture_output=True, text=True,
+                            env=build_env(build, MNIST_DIR=str(mnist)))
+    assert result.returncode == 1
+    assert one_error_line(result) == (f"error: {mnist / FILES['train_labels']}: Permission denied "
+                                      f"(expected permission to read and write it)")
+    for folder in [build, *build.rglob("*")]:
+        if folder.is_dir():
+            folder.chmod(0o555)
+    try:
+        result = subprocess.run(_as_unprivileged(build_command(site)), cwd=REPO, capture_output=True, text=True,
+                                env=build_env(build))
+    finally:
+        for folder in [build, *build.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+    assert result.returncode == 1
+    assert "Permission denied" in one_error_line(result) and str(build) in one_error_line(result)
+    assert tree(site) == reference["site"] and json_files(build / "site" / "data") == reference["json"]
+
+
+def _tmpfs_works() -> bool:
+    return subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _tmpfs_works(), reason="needs unshare -rm to mount a small tmpfs")
+def test_a_full_disk_is_one_line_naming_the_file(reference, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    site = tmp_path / "site"
+    shutil.copytree(reference["root"] / "site", site)
+    command = " ".join(f"'{c}'" for c in build_command(site))
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=600k tmpfs '{full}' && exec {command}"],
+                            cwd=REPO, capture_output=True, text=True, env=build_env(full / "build"))
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert str(full / "build") in line and "No space left on device (the disk is full)" in line
+    assert tree(site) == reference["site"]
+
+
+def test_ctrl_c_is_exit_130_with_one_line_and_nothing_half_done(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path, cache=False)
+    process = start(build, site)
+    wait_for(lambda: holds_lock(build, process) and time.sleep(1.5) is None, process=process)
+    os.killpg(process.pid, signal.SIGINT)            # what Ctrl-C in a terminal does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["error: interrupted; the previous site and cache are left as they were"]
+    assert tree(site) == reference["site"] and json_files(build / "site" / "data") == reference["json"]
+    assert leftovers(build / "cache" / "tasks") == []
+
+
+def test_two_builds_at_once_take_turns(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path)
+    shutil.rmtree(build / "cache" / "chapters")      # some work to do, so that they overlap
+    first, second = start(build, site), start(build, site)
+    results = [p.communicate(timeout=600) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, results
+    waited = [err for _, err in results if err.strip()]
+    assert len(waited) == 1 and waited[0].startswith("waiting: another build (pid ")
+    assert json_files(build / "site" / "data") == reference["json"] and tree(site) == reference["site"]
+
+
+def test_leftovers_of_interrupted_builds_are_removed(reference, tmp_path):
+    build, site = copy_build(reference, tmp_path)
+    planted = [build / ".staging-site-x1", tmp_path / f".staging-{site.name}-x2",
+               build / "cache" / "tasks" / ".staging-mnist-mlp-lth-seed-0-x3", build / ".manifest.json.x4.tmp"]
+    for path in planted:
+        path.mkdir() if not path.name.endswith(".tmp") else path.write_text("half")
+    shutil.move(build / "site", build / ".previous-site")       # a fallback swap killed between renames
+    result = run_build(build, site)
+    assert result.returncode == 0, result.stderr
+    assert not any(p.exists() for p in planted) and not (build / ".previous-site").exists()
+    assert json_files(build / "site" / "data") == reference["json"]
+
+
+def test_the_two_rename_fallback_is_undone_by_recover(tmp_path, monkeypatch):
+    from generator import atomic
+    target, staging = tmp_path / "site", tmp_path / ".staging-site-1"
+    target.mkdir(), staging.mkdir()
+    (target / "old").write_text("old")
+    (staging / "new").write_text("new")
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)   # as on a system without renameat2
+    atomic.publish_dir(staging, target)
+    assert [p.name for p in target.iterdir()] == ["new"] and not staging.exists()
+    # Killed between the two renames: only .previous-site is left; recover puts it back.
+    os.rename(target, tmp_path / ".previous-site")
+    atomic.recover(target)
+    assert [p.name for p in target.iterdir()] == ["new"]
