@@ -13,6 +13,7 @@ the previous site left as it was; --debug adds the traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -28,7 +29,7 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
           timings: dict | None = None) -> None:
     import torch
 
-    from .atomic import publish_dir, staging_dir_for
+    from .atomic import publish_dir, staging_dir_for, write_json_atomic
     from .chapters import CHAPTERS, select
     from .data import fetch_mnist, verify_checksums
     from .lock import build_lock
@@ -49,8 +50,9 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
         tidy(site_dir)
         with timed("data", timings):
             verify_checksums(fetch_mnist())    # once, before the tasks fan out
+        log: list[dict] = []
         with timed("chapters", timings):
-            outputs = run_chapters(chosen, profile, workers, keep=kept)
+            outputs = run_chapters(chosen, profile, workers, keep=kept, log=log)
         with timed("site", timings):
             data = staging_dir_for(site_data_dir())
             try:
@@ -61,6 +63,10 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
                 raise
             publish_dir(data, site_data_dir())
             publish_dir(site, site_dir)
+        # What ran where and how long, for benchmarks/ (not part of the site).
+        write_json_atomic(build_dir() / "last-build.json",
+                          {"profile": profile, "jobs": workers.jobs, "backend": workers.backend, "pid": os.getpid(),
+                           "stages": {k: round(v, 3) for k, v in timings.items()}, "runs": log})
 
 
 def tidy(site_dir: Path) -> None:

@@ -11,14 +11,15 @@ LAYER_COLORS = ["#1f5fa8", "#e08a00", "#7b4fa8", "#00838f", "#6d4c41"]
 SELECTED = "#111111"
 
 
-def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int) -> dict:
+def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
+                        weights_title: str = "kernel weights remaining") -> dict:
     """Median accuracy over seeds against remaining kernel weights (log scale), with the min–max
     band over seeds; the selected round is ringed and labelled. `spread` rows: round, weights,
     density, epochs, split, median, min, max."""
     rows = [{**row, "shown": row["round"] == selected_round} for row in spread]
     base = alt.Chart(alt.Data(values=rows))
     x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12),
-              title="kernel weights remaining (log scale)")
+              title=f"{weights_title} (log scale)")
     color = alt.Color("split:N", title=None, scale=alt.Scale(domain=["test", "validation"], range=SPLIT_COLORS),
                       legend=alt.Legend(orient="bottom"))
     y = alt.Y("median:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"),
@@ -56,3 +57,39 @@ def weights_per_layer(rounds: list[dict], layer_names: list[str]) -> dict:
         tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("layer:N"), alt.Tooltip("weights:Q", format=",")],
     ).add_params(pick).properties(width="container", height=240)
     return chart.to_dict(validate=True)
+
+
+def weights_and_edges(rows: list[dict]) -> dict:
+    """Per layer: kernel weights kept, multiplies in the unrolled graph, and edges left after
+    simplification (log scale). rows: layer, what, count."""
+    order = ["kernel weights kept", "edges in the unrolled graph", "edges after simplification"]
+    rows = [row for row in rows if row["count"] > 0]     # a log scale has no place for 0
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        y=alt.Y("layer:N", sort=None, title=None),
+        x=alt.X("count:Q", scale=alt.Scale(type="log", domainMin=1), title="count (log scale)"),
+        x2=alt.datum(1),      # bars from 1: a log scale has no 0 to start from
+        yOffset=alt.YOffset("what:N", sort=order),
+        color=alt.Color("what:N", sort=order, scale=alt.Scale(domain=order, range=LAYER_COLORS[:3]),
+                        legend=alt.Legend(orient="bottom", title=None, columns=1)),
+        tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("what:N"), alt.Tooltip("count:Q", format=",")],
+    ).properties(width="container", height=16 * len(rows) + 24)
+    return chart.to_dict(validate=True)
+
+
+def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
+    """Vertices in each output's subgraph (bars, the largest marked), with an optional reference
+    value as a rule (e.g. the post's). rows: class, vertices, edges, largest."""
+    base = alt.Chart(alt.Data(values=rows))
+    bars = base.mark_bar().encode(
+        x=alt.X("class:O", title="output (class)"),
+        y=alt.Y("vertices:Q", title="vertices in the output's subgraph"),
+        color=alt.condition("datum.largest", alt.value(SELECTED), alt.value(SPLIT_COLORS[0])),
+        tooltip=[alt.Tooltip("class:O", title="output"), alt.Tooltip("vertices:Q", format=","),
+                 alt.Tooltip("edges:Q", format=",")])
+    layers = [bars]
+    if reference:
+        ref = alt.Chart(alt.Data(values=[reference]))
+        layers.append(ref.mark_rule(strokeDash=[5, 4], color=LAYER_COLORS[1], strokeWidth=2).encode(y="vertices:Q"))
+        layers.append(ref.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=LAYER_COLORS[1], fontSize=12)
+                      .encode(y="vertices:Q", x=alt.value(0), text="label:N"))
+    return alt.layer(*layers).properties(width="container", height=240).to_dict(validate=True)

@@ -80,6 +80,9 @@ class TrainConfig:
     final_epochs: int = 30         # the last round trains longer: its mask is the ticket shown
     batch_size: int = 64
     learning_rate: float = 1e-3
+    # The last round's learning rate (default: learning_rate); "cosine" decays it to 0 per step.
+    final_learning_rate: float | None = None
+    final_schedule: str = "constant"
 
     def __post_init__(self):
         require(_is_int(self.epochs_per_round) and self.epochs_per_round >= 1,
@@ -90,29 +93,51 @@ class TrainConfig:
                 "train.batch_size", "an integer >= 1", self.batch_size)
         require(isinstance(self.learning_rate, float) and 0 < self.learning_rate < 1,
                 "train.learning_rate", "a float in (0, 1)", self.learning_rate)
+        require(self.final_learning_rate is None or (isinstance(self.final_learning_rate, float)
+                                                     and 0 < self.final_learning_rate < 1),
+                "train.final_learning_rate", "None or a float in (0, 1)", self.final_learning_rate)
+        require(self.final_schedule in ("constant", "cosine"), "train.final_schedule",
+                "constant or cosine", self.final_schedule)
 
 
 @dataclass(frozen=True)
 class PruneConfig:
     """Lottery-ticket iterative magnitude pruning of the kernels (biases are never pruned).
 
-    Each round removes `rates[i]` of the weights still alive in prunable layer i (Linear or
-    Conv2d, in order; 0 leaves the layer dense), then resets the survivors to their values at
-    `rewind_epochs` into the dense training (0: the initial values, as Frankle & Carbin 2019;
-    k > 0: "late resetting", Frankle et al. 2020) and retrains.
+    Each round prunes every prunable layer (Linear or Conv2d, in order) by magnitude, then resets
+    the survivors to their values at `rewind_epochs` into the dense training (0: the initial
+    values, as Frankle & Carbin 2019; k > 0: "late resetting", Frankle et al. 2020) and retrains.
+    How much each round removes:
+    - `rates` (geometric): rates[i] of the weights still alive in layer i (0 leaves it dense);
+    - `targets` (cubic): layer i keeps round(T + (N − T)(1 − r/R)³) after round r of R, so it
+      reaches targets[i] at the last round, removing most early (Zhu & Gupta's gradual schedule).
+    Layers listed in `balanced` keep the same number of weights in every output unit (the
+    remainder going to the units with the largest next weight), so no output loses all inputs.
     """
     rounds: int = 20
     rates: tuple[float, ...] = (0.1935, 0.1016, 0.0700)
+    targets: tuple[int, ...] = ()
+    balanced: tuple[int, ...] = ()
     rewind_epochs: int = 0
 
     def __post_init__(self):
         require(_is_int(self.rounds) and 0 <= self.rounds <= 100,
                 "prune.rounds", "an integer in 0..100", self.rounds)
-        require(isinstance(self.rates, tuple) and len(self.rates) > 0
-                and all(isinstance(r, float) and 0.0 <= r < 1.0 for r in self.rates),
-                "prune.rates", "a tuple of floats in [0, 1), one per prunable layer", self.rates)
+        if self.targets:
+            require(isinstance(self.targets, tuple) and all(_is_int(t) and t >= 1 for t in self.targets),
+                    "prune.targets", "a tuple of integers >= 1, one per prunable layer", self.targets)
+        else:
+            require(isinstance(self.rates, tuple) and len(self.rates) > 0
+                    and all(isinstance(r, float) and 0.0 <= r < 1.0 for r in self.rates),
+                    "prune.rates", "a tuple of floats in [0, 1), one per prunable layer", self.rates)
+        require(isinstance(self.balanced, tuple) and all(_is_int(b) and b >= 0 for b in self.balanced),
+                "prune.balanced", "a tuple of prunable-layer indices", self.balanced)
         require(_is_int(self.rewind_epochs) and self.rewind_epochs >= 0,
                 "prune.rewind_epochs", "an integer >= 0", self.rewind_epochs)
+
+    @property
+    def per_layer(self) -> tuple:
+        return self.targets or self.rates
 
 
 @dataclass(frozen=True)
@@ -132,8 +157,10 @@ class LotteryExperiment:
                 "seeds", "a tuple of distinct integers >= 0", self.seeds)
         layers = (len(self.model.layer_sizes) - 1 if isinstance(self.model, MLPConfig)
                   else len(self.model.channels) + 1)
-        require(len(self.prune.rates) == layers, "prune.rates",
-                f"one rate per prunable layer ({layers})", self.prune.rates)
+        require(len(self.prune.per_layer) == layers, "prune.targets" if self.prune.targets else "prune.rates",
+                f"one value per prunable layer ({layers})", self.prune.per_layer)
+        require(all(b < layers for b in self.prune.balanced), "prune.balanced",
+                f"indices below {layers}", self.prune.balanced)
         require(self.prune.rewind_epochs < self.train.epochs_per_round, "prune.rewind_epochs",
                 f"fewer than train.epochs_per_round ({self.train.epochs_per_round})", self.prune.rewind_epochs)
         require(_is_int(self.samples_per_class) and self.samples_per_class >= 1,

@@ -33,6 +33,7 @@ class LotteryRun:
     rounds: list[dict]             # that seed's rounds
     spread: list[dict]             # per round and split: median, min, max over seeds
     graph: dict                    # the selected round's exact flowgraph, laid out
+    raw_graph: dict                # the same before simplification (every multiply of the model)
     exactness: dict
     samples: list[dict]
     constants: dict[str, float]
@@ -47,13 +48,22 @@ def choose_seed(config: LotteryExperiment, results: dict[str, TaskResult]) -> in
     return max(config.seeds, key=lambda s: (results[f"seed-{s}"].record["rounds"][-1]["validation_accuracy"], -s))
 
 
-def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult], dense_weights: int) -> list[dict]:
+def pruned_weights(config: LotteryExperiment, record: dict) -> int:
+    """Kernel weights left in the layers the schedule prunes (all, or those with a rate above 0)."""
+    return sum(n for n, rate in zip(record["weights_per_layer"], config.prune.rates) if rate > 0)
+
+
+def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult]) -> list[dict]:
+    """Per round and split: median, lowest and highest accuracy over the seeds; weights and
+    density count the pruned layers only."""
     rows = []
     per_seed = [results[f"seed-{s}"].record["rounds"] for s in config.seeds]
+    dense = pruned_weights(config, per_seed[0][0])
     for r, first in enumerate(per_seed[0]):
+        weights = pruned_weights(config, first)
         for split in ("test", "validation"):
             values = [rounds[r][f"{split}_accuracy"] for rounds in per_seed]
-            rows.append({"round": r, "weights": first["weights"], "density": first["weights"] / dense_weights,
+            rows.append({"round": r, "weights": weights, "density": weights / dense,
                          "epochs": first["epochs"], "split": split, "median": statistics.median(values),
                          "min": min(values), "max": max(values)})
     return rows
@@ -65,12 +75,14 @@ def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> Lotter
     result = results[f"seed-{seed}"]
     rounds = result.record["rounds"]
     model = lottery_model(config, result, rounds[-1]["round"])
-    graph = simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * 784))
+    raw_graph = flowgraph_from_sequential(model, [INPUT_RANGE] * 784)
+    graph = simplify(raw_graph)
     outputs, exactness = check_exact(graph, model, mnist.test.inputs)
     graph = layout_flowgraph(graph, INPUT_SHAPE)
     samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
-    return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results, rounds[0]["weights"]),
-                      graph=graph, exactness=exactness, samples=samples, constants=constant_outputs(graph))
+    return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),
+                      graph=graph, raw_graph=raw_graph, exactness=exactness, samples=samples,
+                      constants=constant_outputs(graph))
 
 
 def pct(x: float) -> str:
@@ -95,6 +107,13 @@ def choose_subgraph_class(graph: dict, constants: dict[str, float]) -> int:
     """The non-constant output with the smallest subgraph: the clearest one to show first."""
     classes = [n["class"] for n in graph["nodes"] if n["kind"] == "output" and str(n["class"]) not in constants]
     return min(classes or [0], key=lambda c: (subgraph_size(graph, f"y{c}")[0], c))
+
+
+def pruned_layers_title(config: LotteryExperiment) -> str:
+    pruned = [k for k, rate in enumerate(config.prune.rates, start=1) if rate > 0]
+    if len(pruned) == len(config.prune.rates):
+        return "kernel weights remaining"
+    return f"kernel weights remaining in layer{'s' if len(pruned) > 1 else ''} " + " and ".join(map(str, pruned))
 
 
 def layer_names(config: LotteryExperiment) -> list[str]:
@@ -134,6 +153,8 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "selected_weights": f"{selected['weights']:,}",
         "selected_weights_per_layer": ", ".join(f"{n:,}" for n in selected["weights_per_layer"]),
         "selected_density": f"{100 * selected['weights'] / dense['weights']:.2f}%",
+        "selected_pruned_weights": f"{pruned_weights(config, selected):,}",
+        "pruned_density": f"{100 * pruned_weights(config, selected) / pruned_weights(config, dense):.1f}%",
         "selected_test_accuracy": pct(selected["test_accuracy"]),
         "selected_validation_accuracy": pct(selected["validation_accuracy"]),
         "test_accuracy_median": pct(test["median"]),
@@ -153,6 +174,7 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "prediction_agreement": f"{run.exactness['agreeing']:,} of {run.exactness['images']:,}",
         "samples": str(len(run.samples)),
         "misclassified_samples": str(sum(1 for s in run.samples if s["label"] != s["prediction"])),
+        "weights_after_layer_1": f"{sum(selected['weights_per_layer'][1:]):,}",
         # The part of the graph after the first layer: what the first layer's filters feed.
         "edges_after_filters": f"{sum(1 for e in graph['edges'] if not e['source'].startswith('x')):,}",
         "vertices_after_filters": f"{sum(1 for n in graph['nodes'] if n['layer'] >= 2):,}",
@@ -160,20 +182,23 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
     return facts
 
 
-def lottery_documents(chapter_id: str, run: LotteryRun) -> tuple[dict[str, object], dict[str, str]]:
-    """The chapter's flowgraph, traces and charts: ({site path: document}, {name: site path})."""
+def lottery_documents(chapter_id: str, run: LotteryRun, layer_chart: bool = True) -> tuple[dict[str, object], dict[str, str]]:
+    """The chapter's flowgraph, traces and charts: ({site path: document}, {name: site path}).
+    layer_chart: also the chart of weights per layer and round."""
     paths = {"flowgraph": chapter_data(chapter_id, "flowgraph.json"),
              "traces": chapter_data(chapter_id, "traces.json"),
-             "accuracy-vs-weights": chapter_data(chapter_id, "accuracy-vs-weights.vl.json"),
-             "weights-per-layer": chapter_data(chapter_id, "weights-per-layer.vl.json")}
+             "accuracy-vs-weights": chapter_data(chapter_id, "accuracy-vs-weights.vl.json")}
     documents = {
         paths["flowgraph"]: flowgraph_document(chapter_id, run.graph, list(INPUT_SHAPE), run.selected["weights"],
                                                run.constants, round_number=run.selected["round"],
                                                input_range=list(INPUT_RANGE)),
         paths["traces"]: traces_document(chapter_id, "flowgraph.json", run.samples),
-        paths["accuracy-vs-weights"]: charts.accuracy_vs_weights(run.spread, run.selected["round"], len(run.config.seeds)),
-        paths["weights-per-layer"]: charts.weights_per_layer(run.rounds, layer_names(run.config)),
+        paths["accuracy-vs-weights"]: charts.accuracy_vs_weights(run.spread, run.selected["round"], len(run.config.seeds),
+                                                                 pruned_layers_title(run.config)),
     }
+    if layer_chart:
+        paths["weights-per-layer"] = chapter_data(chapter_id, "weights-per-layer.vl.json")
+        documents[paths["weights-per-layer"]] = charts.weights_per_layer(run.rounds, layer_names(run.config))
     return documents, paths
 
 

@@ -4,7 +4,7 @@ in, so the build's output does not depend on --jobs or the backend."""
 from __future__ import annotations
 
 import os
-import sys
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
@@ -30,19 +30,33 @@ class Workers:
         if self.jobs < 1:
             raise ConfigError(f"--jobs: expected an integer >= 1, got {self.jobs}")
 
-    def map(self, calls: list[tuple[Callable, tuple]], desc: str) -> list:
-        """[function(*args) for function, args in calls], computed in parallel."""
+    def map(self, calls: list[tuple[Callable, tuple]], desc: str, log: list | None = None) -> list:
+        """[function(*args) for function, args in calls], computed in parallel. If `log` is given,
+        one {"seconds", "pid"} per call is appended to it, in the order of the calls."""
         if not calls:
             return []
         quiet = self.jobs > 1 or self.backend == "dask"   # one bar for the whole map, not one per worker
+        try:
+            return self._map(calls, desc, log, quiet)
+        except BaseException:
+            if self.backend == "loky" and self.jobs > 1:
+                # Stop the other workers now, rather than leave them (and their semaphores) to
+                # the interpreter's exit, which would print warnings after the error line.
+                from joblib.externals.loky import get_reusable_executor
+                get_reusable_executor().shutdown(wait=True, kill_workers=True)
+            raise
+
+    def _map(self, calls, desc, log, quiet) -> list:
         with self._backend() as n_jobs:
             parallel = joblib.Parallel(n_jobs=min(n_jobs, len(calls)) if n_jobs > 0 else n_jobs,
                                        return_as="generator_unordered")
             done = parallel(joblib.delayed(_call)(i, function, args, quiet)
                             for i, (function, args) in enumerate(calls))
-            results = [None] * len(calls)
-            for i, result in tqdm(done, total=len(calls), desc=desc, disable=None if quiet else True):
-                results[i] = result
+            results, where = [None] * len(calls), [None] * len(calls)
+            for i, result, seconds, pid in tqdm(done, total=len(calls), desc=desc, disable=None if quiet else True):
+                results[i], where[i] = result, {"seconds": round(seconds, 3), "pid": pid}
+        if log is not None:
+            log.extend(where)
         return results
 
     def _backend(self):
@@ -79,7 +93,9 @@ def _call(i: int, function: Callable, args: tuple, quiet: bool):
     import torch
     torch.set_num_threads(1)
     progress.QUIET = quiet
-    return i, function(*args)
+    start = time.perf_counter()
+    result = function(*args)
+    return i, result, time.perf_counter() - start, os.getpid()
 
 
 def default_jobs() -> int:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from .config import LotteryExperiment
+from .config import LotteryExperiment, PruneConfig
 from .progress import bar
 from .data import load_mnist
 from .errors import BuildError
@@ -35,14 +35,41 @@ def weights_per_layer(model: nn.Sequential) -> list[int]:
     return [int(torch.count_nonzero(kernel(layer))) for layer in prunable_layers(model)]
 
 
-def prune_lottery_round(model: nn.Sequential, rates: tuple[float, ...]) -> None:
-    """Remove round(rate × alive) of each layer's surviving kernel weights, smallest |w| first.
-    On an already pruned layer torch's PruningContainer ranks only the surviving weights."""
-    for layer, rate in zip(prunable_layers(model), rates):
-        if rate == 0.0:
+def kept_after_round(config: PruneConfig, layer: int, alive: int, size: int, r: int) -> int:
+    """How many kernel weights layer `layer` keeps after round r (of size `size`, `alive` now)."""
+    if config.targets:
+        target = config.targets[layer]
+        return int(round(target + (size - target) * (1 - r / config.rounds) ** 3))
+    return alive - int(round(config.rates[layer] * alive))
+
+
+def prune_lottery_round(model: nn.Sequential, config: PruneConfig, r: int) -> None:
+    """Keep the largest |w| of each layer's surviving kernel weights (how many: kept_after_round).
+    Magnitudes come from weight_orig × mask, never from `weight`, which the forward hook only
+    refreshes at the next forward pass."""
+    for k, layer in enumerate(prunable_layers(model)):
+        weight = kernel(layer).detach()
+        alive = int(torch.count_nonzero(weight)) if prune.is_pruned(layer) else weight.numel()
+        keep = kept_after_round(config, k, alive, weight.numel(), r)
+        if keep >= alive:
             continue
-        alive = int(layer.weight_mask.sum()) if prune.is_pruned(layer) else layer.weight.numel()
-        prune.l1_unstructured(layer, name="weight", amount=int(round(rate * alive)))
+        magnitude = weight.abs()
+        if prune.is_pruned(layer):
+            magnitude = magnitude.masked_fill(layer.weight_mask == 0, -1.0)   # pruned ones never return
+        mask = torch.zeros_like(weight)
+        if k in config.balanced:
+            rows = magnitude.reshape(weight.shape[0], -1)
+            base, extra = divmod(keep, rows.shape[0])
+            ranked = rows.sort(dim=1, descending=True).values
+            per_row = torch.full((rows.shape[0],), base)
+            if extra:
+                per_row[torch.argsort(ranked[:, base], descending=True, stable=True)[:extra]] += 1
+            flat = mask.reshape(weight.shape[0], -1)
+            for row, n in enumerate(per_row.tolist()):
+                flat[row, torch.topk(rows[row], n).indices] = 1.0
+        else:
+            mask.view(-1)[torch.topk(magnitude.flatten(), keep).indices] = 1.0
+        prune.custom_from_mask(layer, name="weight", mask=mask)
 
 
 def snapshot(model: nn.Sequential) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -83,7 +110,7 @@ def run_lottery(experiment: LotteryExperiment, seed: int) -> TaskResult:
     rounds, arrays = [], {}
     for r in bar(range(total_rounds + 1), desc=f"lottery seed {seed}"):
         if r > 0:
-            prune_lottery_round(model, experiment.prune.rates)
+            prune_lottery_round(model, experiment.prune, r)
             reset_to(model, rewind)
         # The last round's mask is the ticket the report shows: train it longer.
         epochs = experiment.train.final_epochs if r == total_rounds else experiment.train.epochs_per_round
@@ -95,7 +122,7 @@ def run_lottery(experiment: LotteryExperiment, seed: int) -> TaskResult:
                 if epoch == experiment.prune.rewind_epochs:
                     rewind = snapshot(model)
         train_epochs(model, train_x, train_y, experiment.train, epochs, seed=seed * 1000 + r,
-                     after_epoch=keep_rewind)
+                     after_epoch=keep_rewind, final=r == total_rounds)
         per_layer = weights_per_layer(model)
         rounds.append({
             "round": r,

@@ -67,9 +67,10 @@ def _check_documents(output: ChapterOutput) -> None:
 
 
 def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
-                 keep: list[Chapter] = ()) -> dict[str, ChapterOutput]:
+                 keep: list[Chapter] = (), log: list | None = None) -> dict[str, ChapterOutput]:
     """Outputs of `chapters` (brought up to date) and of `keep` (their latest cached output for
-    this profile, whatever code made it: --only)."""
+    this profile, whatever code made it: --only). `log` gets a line per task and assembly run."""
+    log = [] if log is None else log
     outputs: dict[str, ChapterOutput] = {}
     for chapter in keep:
         outputs[chapter.id] = _latest_output(chapter, profile)
@@ -97,7 +98,9 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
                 missing.append((chapter, task))
             else:
                 results[(chapter.id, task.name)] = result
-    computed = workers.map([(task.function, task.args) for _, task in missing], desc="training")
+    where: list[dict] = []
+    computed = workers.map([(task.function, task.args) for _, task in missing], desc="training", log=where)
+    log.extend({"chapter": c.id, "task": t.name, **w} for (c, t), w in zip(missing, where))
     for (chapter, task), result in zip(missing, computed):
         cache.write_entry(task_folder(chapter, task, chapter.configs[profile]), result.to_files())
         results[(chapter.id, task.name)] = result
@@ -107,7 +110,10 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
         config = chapter.configs[profile]
         mine = {task.name: results[(chapter.id, task.name)] for task in chapter.tasks(config)}
         calls.append((chapter.assemble, (config, mine)))
-    for chapter, output in zip(todo, workers.map(calls, desc="chapters")):
+    where = []
+    assembled = workers.map(calls, desc="chapters", log=where)
+    log.extend({"chapter": c.id, "task": "assemble", **w} for c, w in zip(todo, where))
+    for chapter, output in zip(todo, assembled):
         cache.write_entry(output_folder(chapter, chapter.configs[profile]), output.to_files())
         outputs[chapter.id] = output
     return outputs

@@ -4,8 +4,10 @@ from the chapter registry, and expands placeholders.
 Markdown stays Markdown; these placeholders are expanded here:
     [[fact NAME]]                  a number or sentence from the page's chapter (docs/<chapter>.md)
     [[fact CHAPTER.NAME]]          the same from any chapter, on any page
-    [[figure ID]]                  a figure of the page's chapter; [[figure CHAPTER/ID]] any figure
-                                   (add `standalone` on a figure's own page)
+    [[figure ID]]                  a figure of the page's chapter; [[figure CHAPTER/ID]] any figure;
+                                   `key=value` words after the id change the view it starts with
+                                   ([[figure mnist-mlp-lth/flowgraph output=7 inputs=filters]]);
+                                   `standalone` marks a figure's own page
     [[chapters]]                   the list of chapters with their headline numbers
 An unknown name fails the build loudly. The site data comes from FLOWGRAPH_SITE_DATA (set by the
 build while it stages a new site) or else build/site, the last build's.
@@ -26,7 +28,8 @@ from generator.paths import site_data_dir
 
 SITE_SRC = Path(__file__).resolve().parent
 ASSET_DIRS = ("js", "css", "vendor")
-PLACEHOLDER = re.compile(r"\[\[(fact|figure) ([A-Za-z0-9_./-]+)( standalone)?\]\]|\[\[chapters\]\]")
+PLACEHOLDER = re.compile(r"\[\[(fact|figure) ([A-Za-z0-9_./-]+)((?: [a-z]+=[A-Za-z0-9_.-]+)*)( standalone)?\]\]"
+                         r"|\[\[chapters\]\]")
 
 
 def _data_dir() -> Path:
@@ -76,13 +79,13 @@ def _page_chapter(page) -> str | None:
     return stem if any(c["id"] == stem for c in _report["chapters"]) else None
 
 
-def _figure_html(global_id: str, local_id: str, slot: str, standalone: bool, page_url: str) -> str:
+def _figure_html(global_id: str, slot: str, standalone: bool, page_url: str, options: dict) -> str:
     figure = _report["figures"][global_id]
     own_page = posixpath.relpath(f"figures/{global_id}", page_url or ".") + "/"   # page_url: "" or "a/b/"
     attrs = {
         "class": "fg-mount", "data-figure-id": slot, "data-kind": figure["kind"],
         "data-standalone": "true" if standalone else "false",
-        "data-options": json.dumps(figure["options"], sort_keys=True),
+        "data-options": json.dumps({**figure["options"], **options}, sort_keys=True),
         **{f"data-{k}": v for k, v in figure["data"].items()},
     }
     mount = "<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + "></div>"
@@ -106,7 +109,10 @@ def on_page_markdown(markdown, page, config, files):
     def expand(match: re.Match) -> str:
         if match.group(0) == "[[chapters]]":
             return _chapters_list()
-        kind, name, standalone = match.group(1), match.group(2), bool(match.group(3))
+        kind, name, standalone = match.group(1), match.group(2), bool(match.group(4))
+        options = dict(word.split("=", 1) for word in match.group(3).split())
+        if kind == "fact" and options:
+            raise PluginError(f"{page.file.src_uri}: [[fact {name}]] takes no options")
         if kind == "fact":
             owner, _, fact = name.rpartition(".") if "." in name else (chapter, "", name)
             table = _report["facts"].get(owner) if owner else None
@@ -121,6 +127,6 @@ def on_page_markdown(markdown, page, config, files):
         # The figure's id on this page (its anchor and its prefix in the URL hash): plain on its
         # own chapter's page and its own page, qualified by the chapter elsewhere.
         slot = local if standalone or owner == chapter else f"{owner}-{local}"
-        return _figure_html(global_id, local, slot, standalone, page.url)
+        return _figure_html(global_id, slot, standalone, page.url, options)
 
     return PLACEHOLDER.sub(expand, markdown)

@@ -30,10 +30,12 @@ def test_rebuild_with_nothing_changed_uses_the_cache(quick_build, tmp_path):
 
 def test_only_rebuilds_the_chosen_chapter_and_keeps_the_others(quick_build, tmp_path):
     chapter = next(iter(CHAPTERS))
+    before = json_files(quick_build["data"])
     result = run_build(quick_build["build"], tmp_path / "site", "--only", chapter)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((quick_build["data"] / "manifest.json").read_text())
-    assert list(manifest["experiments"]) == list(CHAPTERS)
+    assert [c["id"] for c in manifest["chapters"]] == list(CHAPTERS) and set(manifest["experiments"]) == set(CHAPTERS)
+    assert json_files(quick_build["data"]) == before                 # the same files as the full build
     fresh = run_build(tmp_path / "empty", tmp_path / "site2", "--only", chapter)
     if len(CHAPTERS) > 1:   # a chapter never built cannot be kept
         assert fresh.returncode == 1 and "has never been built" in fresh.stderr

@@ -3,7 +3,7 @@ retraining, biases are never pruned, and each round removes the configured fract
 import torch
 from torch.nn.utils import prune
 
-from generator.config import TrainConfig
+from generator.config import PruneConfig, TrainConfig
 from generator.models import make_model, prunable_layers as linear_layers
 from generator.prune import kernel, prune_lottery_round, reset_to as reset_to_init, weights_per_layer
 from generator.train import train_epochs
@@ -17,7 +17,7 @@ def test_rounds_prune_the_configured_fraction_and_keep_pruned_weights_zero(mnist
     alive = weights_per_layer(model)
     previous_masks = None
     for _ in range(2):
-        prune_lottery_round(model, rates)
+        prune_lottery_round(model, PruneConfig(rounds=2, rates=rates), 1)
         reset_to_init(model, init)
         masks = [l.weight_mask.clone() for l in linear_layers(model)]
         expected = [a - round(r * a) for a, r in zip(alive, rates)]
@@ -37,7 +37,7 @@ def test_reset_restores_initial_values_of_survivors_and_biases(mnist_quick, quic
     model = make_model(quick_experiment.model, seed=0)
     init = [(l.weight.detach().clone(), l.bias.detach().clone()) for l in linear_layers(model)]
     train_epochs(model, mnist_quick.train.inputs[:1000], mnist_quick.train.targets[:1000], TrainConfig(), 1, seed=0)
-    prune_lottery_round(model, (0.5, 0.5, 0.5))
+    prune_lottery_round(model, PruneConfig(rates=(0.5, 0.5, 0.5)), 1)
     reset_to_init(model, init)
     for layer, (w0, b0) in zip(linear_layers(model), init):
         assert torch.equal(kernel(layer), w0 * layer.weight_mask)
@@ -70,7 +70,7 @@ def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_w
     starts, after_first_epoch = [], []
     real = prune_module.train_epochs
 
-    def spy(model, x, y, cfg, epochs, seed, desc="train", after_epoch=None):
+    def spy(model, x, y, cfg, epochs, seed, desc="train", after_epoch=None, final=False):
         starts.append(prune_module.snapshot(model))       # the weights each round starts from
 
         def record(epoch):
@@ -78,7 +78,7 @@ def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_w
                 after_first_epoch.append(prune_module.snapshot(model))
             if after_epoch:
                 after_epoch(epoch)
-        real(model, x, y, cfg, epochs, seed, desc, record)
+        real(model, x, y, cfg, epochs, seed, desc, record, final)
 
     monkeypatch.setattr(prune_module, "train_epochs", spy)
     result = prune_module.run_lottery(config, seed=0)
@@ -90,3 +90,17 @@ def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_w
             alive = w != 0
             assert torch.equal(w[alive], w1[alive]) and torch.equal(b, b1)
     assert not torch.equal(starts[1][0][0], starts[0][0][0])   # and not from the initial weights
+
+
+def test_cubic_targets_and_balanced_rows_reach_their_counts(mnist_quick):
+    from generator.config import CNNConfig
+    config = PruneConfig(rounds=3, targets=(6, 23, 23, 135), balanced=(3,))
+    model = make_model(CNNConfig(), seed=0)
+    sizes = [l.weight.numel() for l in linear_layers(model)]
+    for r in (1, 2, 3):
+        prune_lottery_round(model, config, r)
+        expected = [round(t + (n - t) * (1 - r / 3) ** 3) for n, t in zip(sizes, config.targets)]
+        assert weights_per_layer(model) == expected
+    dense = kernel(linear_layers(model)[3])
+    per_class = (dense != 0).sum(dim=1).tolist()
+    assert sum(per_class) == 135 and max(per_class) - min(per_class) <= 1   # 13 or 14 per class
