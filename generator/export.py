@@ -39,6 +39,8 @@ def flowgraph_document(chapter_id: str, graph: dict, input_shape: list[int], ker
         "stats": {"vertices": len(graph["nodes"]), "edges": len(graph["edges"]),
                   "kernel_weights": kernel_weights, "constant_outputs": constant_outputs},
     }
+    if "subgraph_layouts" in graph:
+        document["subgraph_layouts"] = graph["subgraph_layouts"]
     if round_number is not None:
         document["round"] = round_number
     if input_range is not None:

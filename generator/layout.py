@@ -110,3 +110,36 @@ def _map_shape(column: list[dict]) -> tuple[int, int, int] | None:
 def _maps_height(shape: tuple[int, int, int]) -> float:
     channels, rows, _ = shape
     return channels * rows * MAP_CELL + (channels - 1) * MAP_GAP
+
+
+def subgraph_layouts(graph: dict) -> dict:
+    """A compact layout per output, for the view of everything that output depends on: its dense
+    hidden neurons re-spaced to fill their column (in the full layout's order), the output in
+    the middle. Pixels and feature-map positions keep their places: where they are means
+    something. Returns {class: {node id: [x, y]}} for the nodes that move."""
+    from .flowgraph import ancestors
+
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    height = graph["layout"]["height"]
+    middle = height / 2
+    # With few neurons per column the graph is tall and narrow: spread the columns (of a purely
+    # dense network; feature maps keep their places) so that it fills a wide figure.
+    dense = not any("channel" in n for n in graph["nodes"])
+    first = next(layer["x"] for layer in graph["layers"] if layer["layer"] == 1)
+    x_of = (lambda node: first + (node["layer"] - 1) * 2 * COLUMN_GAP) if dense else (lambda node: node["x"])
+    layouts = {}
+    for output in (n for n in graph["nodes"] if n["kind"] == "output"):
+        keep = ancestors(graph, output["id"])
+        moved = {output["id"]: [x_of(output), round(middle, 2)]}
+        by_layer: dict[int, list[dict]] = {}
+        for node_id in keep:
+            node = nodes[node_id]
+            if node["kind"] == "neuron" and "channel" not in node:
+                by_layer.setdefault(node["layer"], []).append(node)
+        for column in by_layer.values():
+            column.sort(key=lambda n: (n["y"], n["id"]))
+            gap = min(2.4 * NEURON_GAP, max(NEURON_GAP, (height - 2 * MARGIN) / max(1, len(column))))
+            for k, node in enumerate(column):
+                moved[node["id"]] = [x_of(node), round(middle + (k - (len(column) - 1) / 2) * gap, 2)]
+        layouts[str(output["class"])] = moved
+    return layouts

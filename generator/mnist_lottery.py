@@ -12,7 +12,7 @@ from .config import LotteryExperiment, MLPConfig
 from .data import load_mnist
 from .export import flowgraph_document, traces_document
 from .flowgraph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
-from .layout import layout_flowgraph
+from .layout import layout_flowgraph, subgraph_layouts
 from .paths import chapter_data
 from .prune import lottery_model, run_lottery, verify_lottery
 from .traces import sample_traces
@@ -79,6 +79,7 @@ def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> Lotter
     graph = simplify(raw_graph)
     outputs, exactness = check_exact(graph, model, mnist.test.inputs)
     graph = layout_flowgraph(graph, INPUT_SHAPE)
+    graph["subgraph_layouts"] = subgraph_layouts(graph)
     samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
     return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),
                       graph=graph, raw_graph=raw_graph, exactness=exactness, samples=samples,

@@ -90,9 +90,12 @@ def _figure_html(global_id: str, slot: str, standalone: bool, page_url: str, opt
     }
     mount = "<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + "></div>"
     link = "" if standalone else f' <a class="fg-open" href="{own_page}">Open this figure on its own page →</a>'
+    # The view sentence says what the figure shows now (output, input, counts); the page keeps
+    # it up to date. The build's text describes the view the figure starts with.
+    view = f' <span class="fg-view">{html.escape(figure.get("view", ""))}</span>'
     return (f'<figure class="fg-figure" id="fig-{slot}">\n{mount}\n'
             f'<figcaption><strong>{html.escape(figure["title"])}.</strong> '
-            f'{html.escape(figure["caption"])}{link}</figcaption>\n</figure>')
+            f'{html.escape(figure["caption"])}{view}{link}</figcaption>\n</figure>')
 
 
 def _chapters_list() -> str:

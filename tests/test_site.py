@@ -36,34 +36,29 @@ def test_every_page_loads_offline_without_console_errors(page, site_url, artifac
     assert problems == []
 
 
-def flowgraph_state(page, figure):
-    return page.evaluate("""(figure) => {
-        const root = document.querySelector(`#fig-${figure}`);
-        const widths = [...root.querySelectorAll('.edge')].map(e => e.getAttribute('stroke-width') || getComputedStyle(e).strokeWidth);
-        const nodes = [...root.querySelectorAll('g.node')].map(g => [g.dataset.id, g.dataset.value]);
-        return {widths, nodes};
-    }""", figure)
+def inspect(page, figure):
+    """What the figure shows now (flowgraph.js inspect()): visible nodes, values, labels, state."""
+    return page.evaluate("(id) => window.flowgraphReport.figures.get(id).figure.inspect()", figure)
 
 
-def test_svg_has_one_node_per_json_node(page, site_url, flowgraph_json):
+def test_figure_shows_one_node_per_json_node(page, site_url, flowgraph_json):
     open_page(page, site_url + FLOWGRAPH_PAGE, [])
-    state = flowgraph_state(page, "flowgraph")
-    assert sorted(i for i, _ in state["nodes"]) == sorted(n["id"] for n in flowgraph_json["nodes"])
-    assert len(state["widths"]) == len(flowgraph_json["edges"])
+    state = inspect(page, "flowgraph")
+    assert sorted(state["visible"]) == sorted(n["id"] for n in flowgraph_json["nodes"])
+    assert state["edges"] == len(flowgraph_json["edges"])
 
 
 def test_choosing_a_sample_changes_edge_widths_and_js_values_match_the_export(page, site_url, traces_json, flowgraph_json):
     open_page(page, site_url + FLOWGRAPH_PAGE, [])
-    before = flowgraph_state(page, "flowgraph")["widths"]
+    before = inspect(page, "flowgraph")["edgeWidths"]
     order = [n["id"] for n in flowgraph_json["nodes"]]
     for sample in traces_json["samples"][:3] + [s for s in traces_json["samples"] if s["label"] != s["prediction"]][:1]:
         page.select_option("#fig-flowgraph select.fg-sample", sample["id"])
         page.wait_for_function(f"location.hash.includes('sample={sample['id']}')")
-        state = flowgraph_state(page, "flowgraph")
-        assert state["widths"] != before
-        values = dict(state["nodes"])
+        state = inspect(page, "flowgraph")
+        assert state["edgeWidths"] != before
         for node_id, expected in zip(order, sample["values"]):
-            assert abs(float(values[node_id]) - expected) <= 1e-5, (sample["id"], node_id)
+            assert abs(state["values"][node_id] - expected) <= 1e-9, (sample["id"], node_id)
 
 
 def test_browser_evaluator_matches_every_exported_trace(page, site_url, flowgraph_json, traces_json):
@@ -72,12 +67,12 @@ def test_browser_evaluator_matches_every_exported_trace(page, site_url, flowgrap
         const compiled = window.flowgraphReport.compile(graph);
         let worst = 0;
         for (const s of traces.samples) {
-            const v = window.flowgraphReport.evaluate(compiled, Uint8Array.from(s.pixels));
+            const v = window.flowgraphReport.evaluatePixels(compiled, Uint8Array.from(s.pixels));
             s.values.forEach((x, i) => { worst = Math.max(worst, Math.abs(v[i] - x)); });
         }
         return worst;
     }""", [flowgraph_json, traces_json])
-    assert worst <= 1e-5
+    assert worst <= 1e-9
 
 
 def test_report_links_each_figure_to_its_own_page(page, site_url, manifest):
@@ -91,7 +86,7 @@ def test_report_links_each_figure_to_its_own_page(page, site_url, manifest):
     page.locator("#fig-flowgraph a.fg-open").click()
     page.wait_for_url("**/figures/mnist-mlp-lth/flowgraph/**")
     page.wait_for_selector("#fig-flowgraph .fg-mount[data-ready='true']")
-    assert page.locator("#fig-flowgraph g.node").count() > 0
+    assert len(inspect(page, "flowgraph")["visible"]) > 0
 
 
 def test_view_state_round_trips_through_the_url(page, site_url, traces_json, artifacts):
@@ -109,8 +104,11 @@ def test_hover_lights_up_exactly_the_ancestors(page, site_url, flowgraph_json):
     fed = {e["target"] for e in flowgraph_json["edges"]}
     output = next(n["id"] for n in flowgraph_json["nodes"] if n["kind"] == "output" and n["id"] in fed)
     open_page(page, site_url + FLOWGRAPH_PAGE, [])
-    page.hover(f"#fig-flowgraph g.node[data-id='{output}'] circle")
-    lit = page.eval_on_selector_all("#fig-flowgraph g.node.fg-lit", "gs => gs.map(g => g.dataset.id)")
-    assert set(lit) == ancestors(flowgraph_json, output)     # an output has no descendants
+    x, y = page.evaluate("(id) => window.flowgraphReport.figures.get('flowgraph').figure.screenPosition(id)", output)
+    box = page.locator("#fig-flowgraph .fg-stage").bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    state = inspect(page, "flowgraph")
+    assert state["hovered"] == output
+    assert set(state["lit"]) == ancestors(flowgraph_json, output)     # an output has no descendants
     page.mouse.move(0, 0)
-    assert page.locator("#fig-flowgraph g.node.fg-lit").count() == 0
+    assert inspect(page, "flowgraph")["lit"] == []

@@ -1,41 +1,48 @@
-// Visual constants shared by every figure. Sizes are in layout units (the pixels of
-// flowgraph.json's layout), so they zoom with the graph. Colours are mirrored as CSS variables
-// in css/report.css; change both together.
+// Visual constants shared by every figure, in one place. Sizes in layout units (the pixels of
+// flowgraph.json's layout) scale with zoom; sizes in px stay the same on screen. Colours are
+// mirrored as CSS variables in css/report.css and in generator/snapshot.py; change all together.
 
 export const COLORS = {
   positive: "#1a9850", // green: positive weight or contribution
   negative: "#d73027", // red: negative weight or contribution
-  zero: "#bbbbbb", // grey: exactly zero
+  zero: "#b0b0b0", // grey: exactly zero
   neutral: "#f2f2f2", // filter pixels with no weight
   node: "#333333",
   nodeFill: "#ffffff",
+  identityFill: "#e8eef7", // neurons whose ReLU never acts (always >= 0): the identity
   constant: "#888888",
   grid: "#cccccc",
+  pixel: "#e4e4e4",
+  focus: "#1f5fa8",
+  label: "#222222",
+  dim: "rgba(255, 255, 255, 0.82)", // laid over the figure to fade what a highlight leaves out
 };
 
 // Default view state; the URL hash and data-options override it.
-export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels" };
+export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "" };
 
 // The keys a figure keeps in the URL hash (see docs/schema.md, "View state in the URL").
-export const STATE_KEYS = ["output", "sample", "inputs"];
+export const STATE_KEYS = ["output", "sample", "inputs", "node"];
 
 export const FLOWGRAPH = {
-  // Sizes below are for a layout 1400 units wide (layout.width); other layouts scale them.
-  referenceWidth: 1400,
-  labelSize: 22, // font size of node labels; also capped by the spacing of the nodes
-  labelSpacing: 0.42, // labels (two lines) at most this fraction of the closest vertical spacing
-  nodeRadius: 0.5, // neurons and outputs, as a fraction of the label size
-  inputInset: 1, // gap between neighbouring pixel squares
-  edgeWidthMax: 5, // width of the strongest edge
-  edgeWidthMin: 0.5,
-  hairline: 0.6, // edges that carry exactly zero on the chosen sample
-  fitPadding: 30, // margin kept around the visible nodes when zooming to fit (screen pixels)
-  fitMaxScale: 2.5, // never zoom in further than this when fitting a small subgraph
-  zoomExtent: [0.05, 20],
+  labelPx: 12, // node labels, in screen px: never smaller; labels that do not fit are hidden
+  titlePx: 12, // layer titles
+  nodeRadius: 9, // neurons and outputs, layout units
+  nodeRadiusPx: [3.5, 11], // ... but never smaller or larger than this on screen
+  inputInset: 1, // gap between neighbouring pixel squares, layout units
+  edgeWidthPx: [0.6, 4.5], // screen px of the weakest and the strongest edge
+  hairlinePx: 0.5, // edges that carry exactly zero on the chosen input
+  curveEdgesUpTo: 6000, // more visible edges than this are drawn straight (speed)
+  fitPadding: 24, // screen px kept around the visible nodes when zooming to fit
+  fitMaxScale: 3, // never zoom in further than this when fitting a small subgraph
+  zoomExtent: [0.05, 40],
+  zoomStep: 1.6, // the + and − buttons and keys
   transitionMs: 350,
-  filterScaleMax: 4, // layout units per filter pixel, at most (times the layout scale)
-  filterScaleMin: 1,
-  filterGap: 6, // between a neuron and its filter images
+  filterScale: 1.1, // a filter image is at most this many layout units per image pixel...
+  filterGapUnits: 6, // ...with this gap between a neuron, its filter and its product
+  hoverRadiusPx: 14, // how close the pointer must be to a node to hover it
+  reportHeight: 560, // px of the figure in the report (CSS var --fg-report-height)
+  phoneWidth: 600, // below this stage width the layout is a phone's
 };
 
 export const FILTERS = {
@@ -47,4 +54,5 @@ export const format2 = (v) => {
   const s = (Math.round(v * 100) / 100).toFixed(2);
   return s === "-0.00" ? "0.00" : s;
 };
-export const formatBounds = ([lo, hi]) => `<${format2(lo)},${format2(hi)}>`;
+export const formatBounds = ([lo, hi]) => `⟨${format2(lo)}, ${format2(hi)}⟩`;
+export const signed2 = (v) => (v < 0 ? `− ${format2(-v)}` : `+ ${format2(v)}`);

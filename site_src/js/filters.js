@@ -16,7 +16,7 @@ function rgb(hex) {
   return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
 }
 
-function toDataURL(width, height, paint) {
+function toCanvas(width, height, paint) {
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
@@ -24,18 +24,19 @@ function toDataURL(width, height, paint) {
   const image = ctx.createImageData(width, height);
   paint(image.data);
   ctx.putImageData(image, 0, 0);
-  return canvas.toDataURL("image/png");
+  return canvas;
 }
 
-// signedImageURL(values, side): green for positive, red for negative, neutral for zero;
-// intensity |v| / max|v| (per image, so every filter uses its full range).
-export function signedImageURL(values, side = SIDE) {
+// signedImage(values, side) -> canvas: green for positive, red for negative, neutral for zero;
+// intensity |v| / max|v|, per image, so that every filter uses its full range (the captions and
+// the legend say so).
+export function signedImage(values, side = SIDE) {
   const pos = rgb(COLORS.positive);
   const neg = rgb(COLORS.negative);
   const neutral = rgb(COLORS.neutral);
   let max = 0;
   for (const v of values) max = Math.max(max, Math.abs(v));
-  return toDataURL(side, side, (px) => {
+  return toCanvas(side, side, (px) => {
     for (let i = 0; i < side * side; i++) {
       const v = values[i];
       const t = max > 0 ? Math.abs(v) / max : 0;
@@ -46,9 +47,11 @@ export function signedImageURL(values, side = SIDE) {
   });
 }
 
-// sampleImageURL(pixels): the image as dark ink on white (pixel 255 = black).
-export function sampleImageURL(pixels, side = SIDE) {
-  return toDataURL(side, side, (px) => {
+export const signedImageURL = (values, side = SIDE) => signedImage(values, side).toDataURL("image/png");
+
+// sampleImage(pixels) -> canvas: the image as dark ink on white (pixel 255 = black).
+export function sampleImage(pixels, side = SIDE) {
+  return toCanvas(side, side, (px) => {
     for (let i = 0; i < side * side; i++) {
       const grey = 255 - pixels[i];
       px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = grey;
@@ -56,6 +59,8 @@ export function sampleImageURL(pixels, side = SIDE) {
     }
   });
 }
+
+export const sampleImageURL = (pixels, side = SIDE) => sampleImage(pixels, side).toDataURL("image/png");
 
 // productValues(weights, pixels): filter ⊙ input, the input scaled to [0, 1] as in the graph.
 export function productValues(weights, pixels) {
@@ -85,10 +90,10 @@ export function draw(element, data, options = {}) {
   const root = d3.select(element).append("div").attr("class", "fg-filters");
   const controls = root.append("div").attr("class", "fg-controls");
   const sampleLabel = controls.append("label");
-  sampleLabel.append("span").text("Sample ");
+  sampleLabel.append("span").text("Test image ");
   const sampleSelect = sampleLabel.append("select").attr("class", "fg-sample");
   sampleSelect.selectAll("option")
-    .data([{ value: "none", text: "no sample" }, ...samples.map(sampleChoice)])
+    .data([{ value: "none", text: "none" }, ...samples.map(sampleChoice)])
     .join("option").attr("value", (d) => d.value).text((d) => d.text);
   sampleSelect.on("change", () => {
     state = { sample: sampleSelect.property("value") };
@@ -96,8 +101,10 @@ export function draw(element, data, options = {}) {
     onChange({ ...state });
   });
   controls.append("span").attr("class", "fg-legend")
-    .html('<span class="fg-swatch fg-pos"></span>positive weight '
-      + '<span class="fg-swatch fg-neg"></span>negative weight');
+    .html('<span class="fg-swatch fg-pos"></span>positive '
+      + '<span class="fg-swatch fg-neg"></span>negative; '
+      + "each image is scaled to its own largest |value|, so stronger colour is larger |w| within one image");
+  const caption = element.closest("figure")?.querySelector(".fg-view") ?? null;
 
   // step: the input image, shown once when a sample is chosen
   const inputPanel = root.append("div").attr("class", "fg-filter-input");
@@ -106,6 +113,9 @@ export function draw(element, data, options = {}) {
   const grid = root.append("div").attr("class", "fg-filter-grid");
   const cards = grid.selectAll("div.fg-filter-card").data(filters).join("div")
     .attr("class", "fg-filter-card").attr("data-id", (f) => f.id);
+  const heads = cards.append("div").attr("class", "fg-filter-heads");
+  heads.append("span").text("w");
+  heads.append("span").attr("class", "fg-filter-product-head").text("w ⊙ x");
   const images = cards.append("div").attr("class", "fg-filter-images");
   images.append("img").attr("class", "fg-filter-weights")
     .attr("width", size).attr("height", size)
@@ -149,6 +159,11 @@ export function draw(element, data, options = {}) {
       return [`w·x + b = ${format2(pre)}`, node.activation === "relu" ? `ReLU → ${format2(post)}` : "(no ReLU)"];
     } : () => []).join("div").text((line) => line);
     cards.classed("fg-has-sample", !!sample);
+    heads.select(".fg-filter-product-head").style("display", sample ? null : "none");
+    if (caption) {
+      caption.textContent = sample ? `Input: test image #${sample.test_index}, a ${sample.label}, predicted `
+        + `${sample.prediction} (${sample.label === sample.prediction ? "correct" : "wrong"}).` : "No input chosen.";
+    }
   }
   render();
 
@@ -169,6 +184,6 @@ export function sampleChoice(s) {
   const wrong = s.prediction !== s.label;
   return {
     value: s.id,
-    text: `#${s.test_index}: label ${s.label}, predicted ${s.prediction}${wrong ? " ✗" : ""}`,
+    text: `#${s.test_index}: a ${s.label}, predicted ${s.prediction}${wrong ? " ✗ wrong" : ""}`,
   };
 }

@@ -1,80 +1,60 @@
-// The pruned network as a flowgraph: every node and edge of flowgraph.json, at the positions the
-// build computed (no layout here). Without a sample, edges show their weights; with one, the page
-// evaluates the graph on the sample's pixels and edges show what each carries (weight × value).
+// The pruned network as a flowgraph: every node and edge of flowgraph.json at the positions the
+// build computed (no layout here). Without an input, edges show their weights; with one (a test
+// image, a drawing, a state), the page evaluates the graph itself and edges show what each
+// carries (weight × value). Edges and nodes are painted on a canvas (thousands stay fast), with
+// a quadtree to find the node under the pointer; labels are never smaller than a readable size
+// and are left out where they would overlap, until the reader zooms in.
 
-import { compile, evaluate, ancestors, descendants, firstLayerFilters } from "./graph.js";
+import { compile, displayName, evaluate, firstLayerFilters, pixelInputs, reachMask } from "./graph.js";
 import { COLORS, DEFAULT_OPTIONS, FLOWGRAPH as C, format2, formatBounds } from "./constants.js";
-import { productValues, sampleChoice, sampleImageURL, signedImageURL } from "./filters.js";
+import { productValues, sampleChoice, sampleImage, signedImage } from "./filters.js";
+import { attachZoom } from "./zoom.js";
+import { paintScene } from "./paint.js";
+import { describeNode, renderPanel } from "./panel.js";
 
-const SIDE = 28;
+const PALETTE = [COLORS.positive, COLORS.negative, COLORS.zero];
 
-// draw(element, {graph, traces, compiled?}, {output, sample, inputs, onChange}) -> {update, destroy}
+// draw(element, {graph, traces, compiled?}, {output, sample, inputs, node, onChange, caption})
+//   -> {update, destroy, inspect, setInput, ready}
 export function draw(element, data, options = {}) {
   const d3 = globalThis.d3;
   if (!d3) throw new Error("d3 is not loaded (vendor/d3.min.js)");
+
+  // ---- step: the graph, its layouts and its inputs
   const fg = data.graph;
   const nodes = fg.nodes;
-  const edges = fg.edges;
   const g = data.compiled ?? compile(fg);
+  const shape = g.shape;
   const samples = data.traces?.samples ?? [];
   const onChange = options.onChange ?? (() => {});
-  const outputs = nodes.filter((d) => d.kind === "output");
-  const cell = fg.layout.pixel_cell;
-  const [ox, oy] = fg.layout.pixel_origin;
-  let state = resolve(options);
-
-  // ---- step: positions. Inputs sit on the 28x28 grid (the cell of their pixel); others at x, y.
-  const pos = nodes.map((d) => (d.kind === "input"
-    ? { x: ox + ((d.index % SIDE) + 0.5) * cell, y: oy + (Math.floor(d.index / SIDE) + 0.5) * cell }
-    : { x: d.x, y: d.y }));
+  const outputs = nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class);
   const isConstant = nodes.map((d, i) => d.kind !== "input" && g.offsets[i] === g.offsets[i + 1]);
-
-  // ---- step: sizes, in layout units: scaled with the layout, labels no taller than the spacing
-  const S = sizes();
-  function sizes() {
-    const u = (fg.layout.width || C.referenceWidth) / C.referenceWidth;
-    let gap = Infinity;
-    const byX = d3.group(nodes.filter((d) => d.kind !== "input"), (d) => d.x);
-    for (const column of byX.values()) {
-      const ys = d3.sort(column.map((d) => d.y));
-      for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
-    }
-    const labelSize = Math.max(4, Math.min(C.labelSize * u, C.labelSpacing * gap));
-    return {
-      labelSize,
-      nodeRadius: C.nodeRadius * labelSize,
-      filterScaleMax: C.filterScaleMax * u,
-      edgeWidthMax: C.edgeWidthMax * u,
-      edgeWidthMin: C.edgeWidthMin * u,
-      hairline: C.hairline * u,
-      filterGap: C.filterGap * u,
-    };
-  }
+  const cell = fg.layout.pixel_cell ?? 12;
+  const mapCell = fg.layout.map_cell ?? 6;
+  const filters = firstLayerFilters(g);
+  const filterImages = new Map(); // node index -> canvas of its weights, made when first shown
+  const fullPositions = nodes.map((d) => ({ x: d.x, y: d.y }));
+  let state = resolve(options);
+  let custom = null; // an input set by setInput(): {inputs, pixels?, label}
+  let positions = positionsFor(state.output);
 
   // ---- step: controls
   const root = d3.select(element).append("div").attr("class", "fg-flowgraph");
   const controls = root.append("div").attr("class", "fg-controls");
-  const outputSelect = addSelect(controls, "fg-output", "Output", [
+  const outputSelect = addSelect("fg-output", "Output", [
     { value: "all", text: "all outputs" },
-    ...outputs.map((d, k) => ({
-      value: String(d.class),
-      text: `class ${d.class}${isConstant[g.index.get(d.id)] ? " (constant)" : ""}`,
-      k,
-    })),
+    ...outputs.map((d) => ({ value: String(d.class),
+      text: `${d.name ?? `class ${d.class}`}${isConstant[g.index.get(d.id)] ? " (constant)" : ""}` })),
   ]);
-  const sampleSelect = addSelect(controls, "fg-sample", "Sample",
-    [{ value: "none", text: "no sample" }, ...samples.map(sampleChoice)]);
-  const inputsSelect = addSelect(controls, "fg-inputs", "Inputs", [
-    { value: "pixels", text: "pixels" },
-    { value: "filters", text: "first-layer filters" },
-  ]);
-  controls.append("span").attr("class", "fg-legend")
-    .html('<span class="fg-swatch fg-pos"></span>positive '
-      + '<span class="fg-swatch fg-neg"></span>negative '
-      + '<span class="fg-swatch fg-zero"></span>zero');
+  const sampleSelect = addSelect("fg-sample", g.image ? "Test image" : "Input",
+    [{ value: "none", text: g.image ? "none" : "none" }, ...samples.map(sampleChoice)]);
+  const inputsSelect = g.image && filters.length
+    ? addSelect("fg-inputs", "First layer", [{ value: "pixels", text: "pixels and edges" },
+      { value: "filters", text: "as filters" }])
+    : null;
 
-  function addSelect(parent, className, label, choices) {
-    const wrap = parent.append("label");
+  function addSelect(className, label, choices) {
+    const wrap = controls.append("label");
     wrap.append("span").text(`${label} `);
     const select = wrap.append("select").attr("class", className);
     select.selectAll("option").data(choices).join("option")
@@ -83,337 +63,641 @@ export function draw(element, data, options = {}) {
   }
 
   for (const [select, key] of [[outputSelect, "output"], [sampleSelect, "sample"], [inputsSelect, "inputs"]]) {
-    select.on("change", () => {
-      const next = resolve({ ...state, [key]: select.property("value") });
-      const refit = next.output !== state.output || next.inputs !== state.inputs;
-      state = next;
-      render();
-      if (refit) fit(true);
-      onChange({ output: state.output, sample: state.sample, inputs: state.inputs });
+    select?.on("change", () => setState({ [key]: select.property("value") }, true));
+  }
+
+  const legend = root.append("div").attr("class", "fg-legend-row");
+  legend.append("span").attr("class", "fg-legend-item").html(
+    '<svg width="14" height="14" aria-hidden="true"><circle cx="7" cy="7" r="5.5" fill="#fff" stroke="#333" stroke-width="1.5"/></svg>ReLU');
+  legend.append("span").attr("class", "fg-legend-item").html(
+    `<svg width="14" height="14" aria-hidden="true"><rect x="2" y="2" width="10" height="10" fill="${COLORS.identityFill}" stroke="#333" stroke-width="1.5"/></svg>identity (never negative)`);
+  legend.append("span").attr("class", "fg-legend-item").html(
+    '<svg width="14" height="14" aria-hidden="true"><circle cx="7" cy="7" r="5" fill="#fff" stroke="#333" stroke-width="2.5"/></svg>output');
+  const colorLegend = legend.append("span").attr("class", "fg-legend-item fg-colorbar-item");
+  colorLegend.append("span").attr("class", "fg-colorbar-end fg-neg-text");
+  colorLegend.append("span").attr("class", "fg-colorbar").attr("aria-hidden", "true");
+  colorLegend.append("span").attr("class", "fg-colorbar-end fg-pos-text");
+  const colorNote = legend.append("span").attr("class", "fg-legend-note");
+
+  // ---- step: the stage: canvases for the picture and the highlight, tooltip, live region
+  const stage = root.append("div").attr("class", "fg-stage").attr("tabindex", 0).attr("role", "group")
+    .attr("aria-roledescription", "interactive graph")
+    .attr("aria-label", `${nodes.length} vertices and ${fg.edges.length} edges. Arrow keys walk the graph, `
+      + "Enter opens a node, + and − zoom, 0 fits.").node();
+  const base = d3.select(stage).append("canvas").attr("class", "fg-canvas").node();
+  const overlay = d3.select(stage).append("canvas").attr("class", "fg-canvas fg-overlay").node();
+  const tooltip = d3.select(stage).append("div").attr("class", "fg-tooltip").attr("role", "tooltip").attr("hidden", "");
+  const live = root.append("div").attr("class", "fg-visually-hidden").attr("aria-live", "polite");
+  const panel = root.append("div").attr("class", "fg-panel").attr("hidden", "");
+  const caption = element.closest("figure")?.querySelector(".fg-view") ?? null;
+
+  // ---- step: zoom and pan (the same convention as every figure: zoom.js)
+  let transform = d3.zoomIdentity;
+  let userZoomed = false;
+  const zoom = attachZoom(stage, {
+    onZoom(t, event) {
+      transform = t;
+      if (event?.sourceEvent) userZoomed = true;
+      scheduleFrame();
+    },
+    fit: (animate) => fit(animate),
+  });
+
+  // ---- step: what is shown: visibility, positions, values
+  let visible = null;
+  let values = null;
+  let scene = null;
+  let quadtree = null;
+  let hovered = -1;
+  let focused = -1;
+  let selected = -1;
+
+  function positionsFor(output) {
+    const layout = output !== "all" ? fg.subgraph_layouts?.[output] : null;
+    if (!layout) return fullPositions.map((p) => ({ ...p }));
+    return nodes.map((d, i) => {
+      const p = layout[d.id];
+      return p ? { x: p[0], y: p[1] } : { ...fullPositions[i] };
     });
   }
 
-  // ---- step: svg and zoom layers
-  const svg = root.append("svg").attr("class", "fg-svg")
-    .attr("role", "img").attr("aria-label", "flowgraph of the pruned network");
-  const view = svg.append("g").attr("class", "fg-view");
-  const edgeLayer = view.append("g").attr("class", "fg-edges");
-  const gridLayer = view.append("g").attr("class", "fg-grid"); // over the edges: they leave its edge
-  const filterLayer = view.append("g").attr("class", "fg-filter-layer");
-  const nodeLayer = view.append("g").attr("class", "fg-nodes");
-  const titleLayer = view.append("g").attr("class", "fg-layer-titles");
-
-  // ---- step: the input grid: an opaque backing that hides where edges start (each pixel is its
-  // square), and the whole sample image faintly beneath the pixels the graph reads
-  const gridSize = SIDE * cell;
-  gridLayer.append("rect").attr("class", "fg-grid-frame")
-    .attr("x", ox).attr("y", oy).attr("width", gridSize).attr("height", gridSize);
-  const gridImage = gridLayer.append("image").attr("class", "fg-grid-image")
-    .attr("x", ox).attr("y", oy).attr("width", gridSize).attr("height", gridSize)
-    .attr("preserveAspectRatio", "none");
-
-  // ---- step: layer titles, on one line above the highest node
-  const top = d3.min(nodes, (d, i) => pos[i].y - (d.kind === "input" ? cell : S.nodeRadius));
-  const titleY = Math.min(top, oy) - 2.5 * S.labelSize;
-  const layerTitles = titleLayer.selectAll("text").data(fg.layers ?? []).join("text")
-    .attr("class", "fg-layer-title")
-    .attr("x", (d) => (d.layer === 0 ? ox + gridSize / 2 : d.x))
-    .attr("y", titleY)
-    .attr("font-size", S.labelSize * 1.15)
-    .text((d) => d.name);
-
-  // ---- step: edges, a horizontal cubic from source to target
-  const edgeSel = edgeLayer.selectAll("path.edge").data(edges).join("path")
-    .attr("class", "edge")
-    .attr("d", (e, k) => {
-      const s = pos[g.edgeSource[k]];
-      const t = pos[g.edgeTarget[k]];
-      const mx = (s.x + t.x) / 2;
-      return `M${s.x},${s.y}C${mx},${s.y} ${mx},${t.y} ${t.x},${t.y}`;
-    });
-  edgeSel.append("title");
-  const maxAbsWeight = d3.max(edges, (e) => Math.abs(e.weight)) || 1;
-
-  // ---- step: nodes: pixel squares, neuron and output circles, labels, tooltips
-  const nodeSel = nodeLayer.selectAll("g.node").data(nodes).join("g")
-    .attr("class", (d, i) => `node ${d.kind}${isConstant[i] ? " constant" : ""}`)
-    .attr("data-id", (d) => d.id)
-    .attr("transform", (d, i) => `translate(${pos[i].x},${pos[i].y})`);
-  const half = cell / 2 - C.inputInset;
-  nodeSel.filter((d) => d.kind === "input").append("rect")
-    .attr("x", -half).attr("y", -half).attr("width", 2 * half).attr("height", 2 * half);
-  const unitSel = nodeSel.filter((d) => d.kind !== "input");
-  unitSel.append("circle").attr("r", S.nodeRadius);
-  const labelSel = unitSel.append("text").attr("class", "fg-label")
-    .attr("font-size", S.labelSize);
-  nodeSel.append("title");
-
-  // ---- step: first-layer filter images (inputs = filters), left of each first-layer neuron.
-  // Neighbouring neurons alternate between two columns of images, so each image may be twice as
-  // tall as the spacing of the neurons; a thin line leads from the far column to its neuron.
-  const filters = firstLayerFilters(g);
-  const column = new Map(); // filter id -> 0 (next to its neuron) or 1 (one image further left)
-  for (const group of d3.group(filters, (f) => pos[f.index].x).values()) {
-    d3.sort(group, (f) => pos[f.index].y).forEach((f, rank) => column.set(f.id, rank % 2));
-  }
-  const filterSize = SIDE * filterPixelScale(filters);
-  const filterSel = filterLayer.selectAll("g.fg-filter").data(filters).join("g")
-    .attr("class", "fg-filter")
-    .attr("data-id", (f) => f.id);
-  const filterLink = filterSel.append("line").attr("class", "fg-filter-link")
-    .attr("y1", filterSize / 2).attr("y2", filterSize / 2).attr("stroke-width", S.hairline);
-  filterSel.append("image").attr("class", "fg-filter-weights")
-    .attr("width", filterSize).attr("height", filterSize).attr("preserveAspectRatio", "none")
-    .attr("href", (f) => signedImageURL(f.weights))
-    .append("title").text((f) => `weights of ${f.id} (green positive, red negative)`);
-  filterSel.append("image").attr("class", "fg-filter-product")
-    .attr("x", -filterSize - S.filterGap)
-    .attr("width", filterSize).attr("height", filterSize).attr("preserveAspectRatio", "none")
-    .append("title");
-
-  // Where a filter's images go: one image (or two, with the product) per column.
-  function placeFilters(withProduct) {
-    const step = (withProduct ? 2 : 1) * (filterSize + S.filterGap);
-    const left = (f) => pos[f.index].x - S.nodeRadius - S.filterGap - filterSize - column.get(f.id) * step;
-    filterSel.attr("transform", (f) => `translate(${left(f)},${pos[f.index].y - filterSize / 2})`);
-    filterLink.attr("x1", filterSize).attr("x2", (f) => pos[f.index].x - S.nodeRadius - left(f))
-      .style("display", (f) => (column.get(f.id) ? null : "none"));
-    return (f) => left(f) - (withProduct ? filterSize + S.filterGap : 0); // leftmost x, for fit()
+  function visibleFor(output) {
+    let mask;
+    if (output === "all") mask = new Uint8Array(g.n).fill(1);
+    else mask = reachMask(g, g.index.get(outputs.find((d) => String(d.class) === output).id));
+    if (state.inputs === "filters") nodes.forEach((d, i) => { if (d.kind === "input") mask[i] = 0; });
+    return mask;
   }
 
-  // Images in one column must not overlap: the scale follows the closest pair in a column.
-  function filterPixelScale(list) {
-    let gap = Infinity;
-    for (const group of d3.group(list, (f) => pos[f.index].x, (f) => column.get(f.id)).values()) {
-      for (const col of group.values()) {
-        const ys = d3.sort(col.map((f) => pos[f.index].y));
-        for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
+  function currentInput() {
+    if (custom) return custom;
+    const sample = samples.find((s) => s.id === state.sample);
+    if (!sample) return null;
+    return { inputs: sample.pixels ? pixelInputs(sample.pixels) : Float64Array.from(sample.inputs),
+      pixels: sample.pixels ?? null, sample };
+  }
+
+  // ---- step: the scene the painter draws (paint.js)
+  function buildScene() {
+    const input = currentInput();
+    values = input ? evaluate(g, input.inputs) : null;
+    visible = visibleFor(state.output);
+    const filterMode = state.inputs === "filters";
+
+    // edges: weight alone, or what the edge carries on this input
+    const m = g.m;
+    const edges = {
+      sx: new Float32Array(m), sy: new Float32Array(m), tx: new Float32Array(m), ty: new Float32Array(m),
+      px: new Float32Array(m), color: new Uint8Array(m), visible: new Uint8Array(m),
+      source: g.edgeSource, target: g.edgeTarget,
+    };
+    let maxAbs = 0;
+    const amount = new Float64Array(m);
+    for (let k = 0; k < m; k++) {
+      const s = g.edgeSource[k];
+      const t = g.edgeTarget[k];
+      amount[k] = values ? g.edgeWeight[k] * values[s] : g.edgeWeight[k];
+      edges.visible[k] = visible[s] && visible[t] ? 1 : 0;
+      if (edges.visible[k]) maxAbs = Math.max(maxAbs, Math.abs(amount[k]));
+    }
+    maxAbs ||= 1;
+    const [w0, w1] = C.edgeWidthPx;
+    for (let k = 0; k < m; k++) {
+      const s = positions[g.edgeSource[k]];
+      const t = positions[g.edgeTarget[k]];
+      edges.sx[k] = s.x; edges.sy[k] = s.y; edges.tx[k] = t.x; edges.ty[k] = t.y;
+      const a = amount[k];
+      edges.color[k] = a > 0 ? 0 : a < 0 ? 1 : 2;
+      edges.px[k] = a === 0 ? C.hairlinePx : w0 + ((w1 - w0) * Math.abs(a)) / maxAbs;
+    }
+    colorLegend.select(".fg-neg-text").text(`−${format2(maxAbs)}`);
+    colorLegend.select(".fg-pos-text").text(`+${format2(maxAbs)}`);
+    colorNote.text(values ? "edge: weight × the value it carries (width ∝ |value|)" : "edge: weight (width ∝ |w|)");
+
+    // nodes
+    const prediction = values ? argmaxOutput(values) : null;
+    const truth = input?.sample ? input.sample.label : null;
+    const sceneNodes = nodes.map((d, i) => sceneNode(d, i, prediction, truth));
+
+    // images: each first-layer filter, and filter ⊙ input, left of its neuron (post's order)
+    const images = [];
+    const links = []; // from a filter in the far column to its neuron
+    const titles = (fg.layers ?? []).filter((layer) => nodes.some((d, i) => visible[i] && d.layer === layer.layer))
+      .map((layer) => ({ x: layer.layer === 0 && g.image ? (fg.layout.pixel_origin[0] + shape[1] * cell / 2)
+        : layer.x + (layer.name.startsWith("conv") ? (fg.layout.map_cell ?? 6) * 11 : 0), y: 0, text: layer.name }));
+    if (filterMode) {
+      // Neighbouring neurons alternate between two columns of images, so that each image may be
+      // nearly twice as tall as the spacing of the neurons; the far column is linked by a line.
+      const shown = filters.filter((f) => visible[f.index]);
+      const column = new Map();
+      d3.sort(shown, (f) => positions[f.index].y).forEach((f, rank) => column.set(f.index, rank % 2));
+      const size = filterSize(shown);
+      const gap = C.filterGapUnits;
+      const withProduct = !!input?.pixels;
+      const width = size * (withProduct ? 2 : 1) + gap * (withProduct ? 1 : 0);
+      let top = Infinity;
+      for (const f of shown) {
+        const p = positions[f.index];
+        const right = p.x - C.nodeRadius - gap - column.get(f.index) * (width + gap);
+        if (!filterImages.has(f.index)) filterImages.set(f.index, signedImage(f.weights));
+        const y = p.y - size / 2;
+        if (column.get(f.index)) links.push({ node: f.index, x0: right, x1: p.x - C.nodeRadius, y: p.y });
+        if (withProduct) {
+          images.push({ node: f.index, x: right - size, y, w: size, h: size,
+            source: signedImage(productValues(f.weights, input.pixels)) });
+        }
+        images.push({ node: f.index, x: right - width, y, w: size, h: size, source: filterImages.get(f.index) });
+        top = Math.min(top, y);
+      }
+      if (shown.length) {
+        const p = positions[shown[0].index];
+        for (const c of [0, 1]) {
+          const right = p.x - C.nodeRadius - gap - c * (width + gap);
+          titles.push({ x: right - width + size / 2, y: top - 8, text: "w", header: true });
+          if (withProduct) titles.push({ x: right - size / 2, y: top - 8, text: "w ⊙ x", header: true });
+        }
       }
     }
-    const s = (0.85 * gap) / SIDE;
-    return Math.max(C.filterScaleMin, Math.min(S.filterScaleMax, Number.isFinite(s) ? s : S.filterScaleMax));
+    // Layer titles sit above the highest visible thing.
+    let highest = Infinity;
+    nodes.forEach((d, i) => { if (visible[i]) highest = Math.min(highest, positions[i].y); });
+    for (const image of images) highest = Math.min(highest, image.y - 18);
+    for (const title of titles) if (!title.header) title.y = highest - 26;
+
+    const grid = g.image && !filterMode && fg.layout.pixel_origin
+      ? { x: fg.layout.pixel_origin[0], y: fg.layout.pixel_origin[1], size: shape[1] * cell,
+        image: input?.pixels ? sampleImage(input.pixels) : null }
+      : null;
+
+    scene = {
+      nodes: sceneNodes, visible, edges, palette: PALETTE, images, links, grid, titles,
+      labelPx: C.labelPx, titlePx: C.titlePx, radiusPx: C.nodeRadiusPx, curveUpTo: C.curveEdgesUpTo,
+    };
+    quadtree = d3.quadtree().x((i) => positions[i].x).y((i) => positions[i].y)
+      .addAll(d3.range(g.n).filter((i) => visible[i]));
+    updateCaption(prediction, input);
   }
 
-  // ---- step: zoom and pan; fit the visible nodes until the reader zooms by hand
-  let userZoomed = false;
-  const zoom = d3.zoom().scaleExtent(C.zoomExtent)
-    .on("zoom", (event) => {
-      view.attr("transform", event.transform);
-      if (event.sourceEvent) userZoomed = true;
-    });
-  svg.call(zoom).on("dblclick.zoom", null);
-  svg.on("dblclick", () => { userZoomed = false; fit(true); });
-
-  let visible = null; // Uint8Array over nodes, set by render()
-  // The longest each label can get (with a sample), so a fit leaves room for it.
-  const widestLabel = nodes.map((d, i) => (d.kind === "input" ? 0
-    : d3.max(labelLines(d, i, "[-00.00]", true), (line) => line.length)));
-
-  // The lines of a neuron's or output's label: its value on the sample (if any) above its bounds;
-  // outputs start with their class, constant outputs say what they always are.
-  function labelLines(d, i, valueText, predicted) {
-    if (isConstant[i]) return [`class ${d.class}`, `always ${format2(d.bias)}`];
-    const bounds = formatBounds(d.bounds);
-    if (d.kind === "output") {
-      return [[`class ${d.class}`, valueText, predicted ? "◀ predicted" : null].filter(Boolean).join(" "), bounds];
+  function sceneNode(d, i, prediction, truth) {
+    const value = values ? values[i] : null;
+    const shade = (v, bounds) => {
+      const span = Math.max(Math.abs(bounds[0]), Math.abs(bounds[1])) || 1;
+      return d3.interpolateRgb(COLORS.nodeFill, v >= 0 ? COLORS.positive : COLORS.negative)(Math.min(1, Math.abs(v) / span));
+    };
+    if (d.kind === "input" && g.image) {
+      const p = value === null ? null : Math.round(value * 255);
+      return { x: positions[i].x, y: positions[i].y, shape: "pixel", r: cell / 2 - C.inputInset,
+        fill: p === null ? COLORS.pixel : d3.rgb(255 - p, 255 - p, 255 - p).formatHex(), label: null };
     }
-    return valueText ? [valueText, bounds] : [bounds];
+    if (d.channel !== undefined) {
+      return { x: positions[i].x, y: positions[i].y, shape: "cell", r: mapCell / 2 - 0.5,
+        fill: value === null ? (d.activation === "relu" ? "#9fb3c8" : "#c9d6e3") : shade(value, d.bounds),
+        label: null };
+    }
+    const constant = isConstant[i];
+    const shapeOf = d.kind === "output" ? "output" : d.kind === "input" ? "circle"
+      : d.activation === "identity" ? "square" : "circle";
+    const fill = value !== null && !constant && d.kind !== "input" ? shade(value, d.bounds)
+      : d.activation === "identity" && d.kind === "neuron" ? COLORS.identityFill : COLORS.nodeFill;
+    let label;
+    let bold = false;
+    let priority = d.layer;
+    const v = value === null ? "" : ` [${format2(value)}]`;
+    if (d.kind === "output") {
+      priority = 1000;
+      const name = d.name ?? `class ${d.class}`;
+      if (constant) label = [`${d.id} ${name}: always ${format2(d.bias)}`];
+      else {
+        const marks = [d.class === prediction ? "◀ predicted" : null,
+          truth !== null && d.class === truth && truth !== prediction ? "◀ true label" : null].filter(Boolean);
+        label = [`${d.id} ${name}${v}${marks.length ? ` ${marks.join(" ")}` : ""}`, formatBounds(d.bounds)];
+        bold = d.class === prediction || (truth !== null && d.class === truth);
+      }
+    } else if (d.kind === "input") {
+      priority = 900;
+      label = [`${displayName(d, shape)}${v}`, formatBounds(d.bounds)];
+    } else {
+      label = [`${d.id}${v}`, formatBounds(d.bounds)];
+    }
+    return { x: positions[i].x, y: positions[i].y, shape: shapeOf, r: C.nodeRadius, fill,
+      stroke: constant ? COLORS.constant : COLORS.node, dash: constant, label, bold, priority,
+      labelColor: constant ? COLORS.constant : COLORS.label };
   }
 
+  function argmaxOutput(v) {
+    let best = null;
+    for (const d of outputs) {
+      const i = g.index.get(d.id);
+      if (best === null || v[i] > v[g.index.get(best.id)]) best = d;
+    }
+    return best?.class ?? null;
+  }
+
+  // Filter images in a column must not overlap: their size follows the closest pair of neurons.
+  function filterSize(shown) {
+    const ys = d3.sort(shown.map((f) => positions[f.index].y));
+    let gap = Infinity;
+    for (let i = 1; i < ys.length; i++) if (ys[i] > ys[i - 1]) gap = Math.min(gap, ys[i] - ys[i - 1]);
+    const most = shape[1] * C.filterScale * 4;
+    return Math.min(most, Number.isFinite(gap) ? 1.84 * gap : most);
+  }
+
+  // ---- step: painting, at most once per frame
+  let frame = 0;
+  function scheduleFrame() {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; paint(); });
+  }
+
+  let lastPaint = { labels: [] };
+  function paint() {
+    const { width, height } = sizeCanvases();
+    if (!width || !scene) return;
+    const ctx = base.getContext("2d");
+    ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    scene.reserved = [{ x: width - 50, y: 0, w: 50, h: 186 }]; // the zoom buttons
+    lastPaint = paintScene(ctx, scene, transform, width, height);
+    paintOverlay();
+  }
+
+  function sizeCanvases() {
+    const width = stage.clientWidth;
+    const height = stage.clientHeight;
+    for (const canvas of [base, overlay]) {
+      const w = Math.round(width * devicePixelRatio);
+      const h = Math.round(height * devicePixelRatio);
+      if (canvas.width !== w || canvas.height !== h) {
+        canvas.width = w;
+        canvas.height = h;
+      }
+    }
+    return { width, height };
+  }
+
+  // The highlight: what the hovered (or focused, or selected) node depends on and what depends
+  // on it stays; the rest fades.
+  let lastLit = null;
+  function paintOverlay() {
+    lastLit = null;
+    const ctx = overlay.getContext("2d");
+    const width = stage.clientWidth;
+    const height = stage.clientHeight;
+    ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const center = hovered >= 0 ? hovered : focused >= 0 ? focused : selected;
+    if (center >= 0 && scene && visible[center]) {
+      const up = reachMask(g, center);
+      const down = reachMask(g, center, true);
+      const lit = new Uint8Array(g.n);
+      for (let i = 0; i < g.n; i++) lit[i] = up[i] | down[i];
+      lastLit = lit;
+      ctx.fillStyle = COLORS.dim;
+      ctx.fillRect(0, 0, width, height);
+      // Edges above the node run into it, edges below run out of it: both ends on one side.
+      const edgeScene = { ...scene, edges: { ...scene.edges, visible: scene.edges.visible.map((v, k) => {
+        const s = g.edgeSource[k], t = g.edgeTarget[k];
+        return v && ((up[s] && up[t]) || (down[s] && down[t])) ? 1 : 0;
+      }) } };
+      paintScene(ctx, edgeScene, transform, width, height, { only: lit });
+    }
+    for (const [i, color] of [[selected, "#111"], [focused, COLORS.focus]]) {
+      if (i < 0 || !visible?.[i]) continue;
+      const p = positions[i];
+      ctx.beginPath();
+      ctx.arc(p.x * transform.k + transform.x, p.y * transform.k + transform.y,
+        Math.min(C.nodeRadiusPx[1], Math.max(C.nodeRadiusPx[0], C.nodeRadius * transform.k)) + 5, 0, 2 * Math.PI);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2.5;
+      ctx.setLineDash(i === focused ? [4, 3] : []);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+  }
+
+  // ---- step: fit the visible nodes (and their images and labels) into the stage
   function fit(animate) {
-    const { clientWidth: w, clientHeight: h } = svg.node();
-    if (!w || !h || !visible) return; // hidden (e.g. a closed tab): the ResizeObserver refits later
+    const width = stage.clientWidth;
+    const height = stage.clientHeight;
+    if (!width || !height || !scene) return;
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     const grow = (ax, ay, bx, by) => {
       x0 = Math.min(x0, ax); y0 = Math.min(y0, ay); x1 = Math.max(x1, bx); y1 = Math.max(y1, by);
     };
-    const filterMode = state.inputs === "filters";
-    const withProduct = filterMode && state.sample !== "none";
+    let labelled = false;
     nodes.forEach((d, i) => {
       if (!visible[i]) return;
-      const { x, y } = pos[i];
-      if (d.kind === "input") { grow(ox, oy, ox + gridSize, oy + gridSize); return; }
-      const labelWidth = 0.62 * S.labelSize * widestLabel[i];
-      grow(x - S.nodeRadius, y - 1.3 * S.labelSize, x + S.nodeRadius * 1.5 + labelWidth, y + 1.3 * S.labelSize);
+      const p = positions[i];
+      const r = d.kind === "input" && g.image ? cell / 2 : C.nodeRadius;
+      grow(p.x - r, p.y - r, p.x + r, p.y + r);
+      if (scene.nodes[i].label && p.x >= x1 - r) labelled = true;
     });
-    if (filterMode) {
-      const leftmost = placeFilters(withProduct);
-      for (const f of filters) {
-        if (!visible[f.index]) continue;
-        const { x, y } = pos[f.index];
-        grow(leftmost(f), y - filterSize / 2, x, y + filterSize / 2);
-      }
-    }
+    for (const image of scene.images) grow(image.x, image.y, image.x + image.w, image.y + image.h);
     if (x0 === Infinity) return;
-    grow(x0, titleY - S.labelSize * 1.2, x1, y1); // keep the layer titles in view
+    fitStageHeight(x1 - x0, y1 - y0);
     const pad = C.fitPadding;
-    const k = Math.min(w / (x1 - x0 + 2 * pad), h / (y1 - y0 + 2 * pad), C.fitMaxScale);
-    const t = d3.zoomIdentity.translate(w / 2 - (k * (x0 + x1)) / 2, h / 2 - (k * (y0 + y1)) / 2).scale(k);
+    const phone = width < C.phoneWidth;
+    // Room for the rightmost column's labels, in px (on a phone, for the short first line only).
+    const labelRoom = labelled ? C.labelPx * 0.61 * (phone ? 12 : 24) : 0;
+    const titleRoom = C.titlePx * 2.5;
+    const buttons = 44; // the zoom buttons stand at the right edge
+    const k = Math.min((width - 2 * pad - labelRoom - buttons) / Math.max(1, x1 - x0),
+      (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
+    const t = d3.zoomIdentity.translate(pad + (width - 2 * pad - labelRoom - buttons - k * (x1 - x0)) / 2 - k * x0,
+      pad + titleRoom + (height - 2 * pad - titleRoom - k * (y1 - y0)) / 2 - k * y0).scale(k);
     userZoomed = false;
-    if (animate) svg.transition().duration(C.transitionMs).call(zoom.transform, t);
-    else svg.call(zoom.transform, t);
+    zoom.set(t, animate);
   }
 
-  const resizeObserver = new ResizeObserver(() => { if (!userZoomed) fit(false); });
-  resizeObserver.observe(svg.node());
-
-  // ---- step: hover highlights the hovered node's ancestors and descendants
-  const nodeIndex = (id) => g.index.get(id);
-  nodeSel
-    .on("mouseenter", (event, d) => highlight(d.id))
-    .on("mouseleave", () => highlight(null));
-
-  function highlight(id) {
-    svg.classed("fg-hovering", id !== null);
-    if (id === null) {
-      nodeSel.classed("fg-lit", false);
-      edgeSel.classed("fg-lit", false);
-      filterSel.classed("fg-lit", false);
+  // On a phone the figure is as tall as the graph needs at the column's width, not a fixed
+  // height with empty bands above and below.
+  function fitStageHeight(w, h) {
+    if (options.standalone || stage.clientWidth >= C.phoneWidth || document.fullscreenElement) {
+      stage.style.height = null;
       return;
     }
-    const up = ancestors(g, id);
-    const down = descendants(g, id);
-    const lit = new Uint8Array(g.n);
-    for (const a of up) lit[nodeIndex(a)] = 1;
-    for (const b of down) lit[nodeIndex(b)] = 1;
-    const self = nodeIndex(id);
-    lit[self] = 1;
-    nodeSel.classed("fg-lit", (d, i) => lit[i] === 1);
-    filterSel.classed("fg-lit", (f) => lit[f.index] === 1);
-    // An edge is on a path through the node when it runs into it from above or out of it below.
-    edgeSel.classed("fg-lit", (e, k) => {
-      const s = g.edgeSource[k];
-      const t = g.edgeTarget[k];
-      const above = (t === self || up.has(g.ids[t])) && up.has(g.ids[s]);
-      const below = (s === self || down.has(g.ids[s])) && down.has(g.ids[t]);
-      return above || below;
-    });
+    const height = Math.round(Math.max(260, Math.min(C.reportHeight, (stage.clientWidth - 100) * (h / w) + 90)));
+    stage.style.height = `${height}px`;
   }
 
-  // ---- step: apply the state (visibility, values, edge widths and colours, labels)
-  const subgraphs = new Map(); // output class -> Uint8Array of visible nodes
-  function visibleFor(output) {
-    if (output === "all") return new Uint8Array(g.n).fill(1);
-    if (!subgraphs.has(output)) {
-      const out = outputs.find((d) => String(d.class) === output);
-      const mask = new Uint8Array(g.n);
-      mask[nodeIndex(out.id)] = 1;
-      for (const a of ancestors(g, out.id)) mask[nodeIndex(a)] = 1;
-      subgraphs.set(output, mask);
+  const resizeObserver = new ResizeObserver(() => {
+    if (!userZoomed) fit(false);
+    scheduleFrame();
+  });
+  resizeObserver.observe(stage);
+
+  // ---- step: pointer: hover lights up a node's paths, a click or tap opens its panel
+  function nodeAt(event) {
+    const [mx, my] = d3.pointer(event, stage);
+    const [x, y] = transform.invert([mx, my]);
+    const radius = Math.max(C.hoverRadiusPx / transform.k, C.nodeRadius);
+    const found = quadtree?.find(x, y, radius);
+    return found === undefined ? -1 : found;
+  }
+
+  d3.select(stage)
+    .on("pointermove", (event) => {
+      if (event.buttons) return; // panning
+      const i = nodeAt(event);
+      if (i !== hovered) {
+        hovered = i;
+        paintOverlay();
+      }
+      showTooltip(i, event);
+    })
+    .on("pointerleave", () => {
+      hovered = -1;
+      tooltip.attr("hidden", "");
+      paintOverlay();
+    })
+    .on("click", (event) => {
+      const i = nodeAt(event);
+      if (i >= 0) { focused = -1; select(i); } else if (selected >= 0) select(-1);
+    })
+    .on("dblclick", () => fit(true))
+    .on("keydown", onKey)
+    .on("focus", () => {
+      if (focused < 0) focus(selected >= 0 ? selected : g.index.get(firstVisibleOutput()?.id), false);
+    })
+    .on("blur", () => { focused = -1; paintOverlay(); });
+
+  function showTooltip(i, event) {
+    if (i < 0) { tooltip.attr("hidden", ""); return; }
+    const d = nodes[i];
+    const lines = [describeNode(d, shape), `bounds ${formatBounds(d.bounds)}`];
+    if (d.kind !== "input") lines.push(`bias ${format2(d.bias)}`);
+    if (values) lines.push(`value ${format2(values[i])}`);
+    lines.push("click for its formula");
+    tooltip.attr("hidden", null).selectAll("div").data(lines).join("div").text((line) => line);
+    const [mx, my] = d3.pointer(event, stage);
+    const flip = mx > stage.clientWidth - 260;
+    tooltip.style("left", flip ? null : `${mx + 14}px`).style("right", flip ? `${stage.clientWidth - mx + 14}px` : null)
+      .style("top", `${Math.min(my + 14, stage.clientHeight - 110)}px`);
+  }
+
+  // ---- step: keyboard: arrows walk along edges, Enter opens a node, zoom keys (zoom.js)
+  function onKey(event) {
+    if (zoom.handleKey(event)) { event.preventDefault(); return; }
+    const key = event.key;
+    if (event.shiftKey && key.startsWith("Arrow")) {
+      const step = 60;
+      zoom.panBy(key === "ArrowLeft" ? step / transform.k : key === "ArrowRight" ? -step / transform.k : 0,
+        key === "ArrowUp" ? step / transform.k : key === "ArrowDown" ? -step / transform.k : 0);
+      event.preventDefault();
+      return;
     }
-    return subgraphs.get(output);
+    if (key.startsWith("Arrow")) {
+      const next = neighbour(focused >= 0 ? focused : selected, key);
+      if (next >= 0) focus(next, true);
+      event.preventDefault();
+    } else if (key === "Enter" || key === " ") {
+      if (focused >= 0) select(focused);
+      event.preventDefault();
+    } else if (key === "Escape") {
+      if (selected >= 0) select(-1);
+    }
   }
 
-  function render() {
-    outputSelect.property("value", state.output);
-    sampleSelect.property("value", state.sample);
-    inputsSelect.property("value", state.inputs);
-    const sample = samples.find((s) => s.id === state.sample) ?? null;
-    const values = sample ? evaluate(g, sample.pixels) : null;
-    const filterMode = state.inputs === "filters";
-
-    // visibility
-    visible = visibleFor(state.output).slice();
-    if (filterMode) nodes.forEach((d, i) => { if (d.kind === "input") visible[i] = 0; });
-    nodeSel.style("display", (d, i) => (visible[i] ? null : "none"));
-    edgeSel.style("display", (e, k) => (visible[g.edgeSource[k]] && visible[g.edgeTarget[k]] ? null : "none"));
-    gridLayer.style("display", filterMode ? "none" : null);
-    filterSel.style("display", (f) => (filterMode && visible[f.index] ? null : "none"));
-    layerTitles.style("display", (layer) => (nodes.some((d, i) => visible[i] && d.layer === layer.layer
-      && !(filterMode && d.kind === "input")) ? null : "none"));
-
-    // edges: weight alone, or what the edge carries on this sample
-    const carried = values ? edges.map((e, k) => e.weight * values[g.edgeSource[k]]) : null;
-    const maxAbs = carried ? d3.max(carried, Math.abs) || 1 : maxAbsWeight;
-    edgeSel
-      .attr("stroke", (e, k) => {
-        const v = carried ? carried[k] : e.weight;
-        return v > 0 ? COLORS.positive : v < 0 ? COLORS.negative : COLORS.zero;
-      })
-      .attr("stroke-width", (e, k) => {
-        const v = Math.abs(carried ? carried[k] : e.weight);
-        return v === 0 ? S.hairline : S.edgeWidthMin + ((S.edgeWidthMax - S.edgeWidthMin) * v) / maxAbs;
-      })
-      .classed("fg-zero", (e, k) => (carried ? carried[k] : e.weight) === 0);
-    edgeSel.select("title").text((e, k) => `${e.source} → ${e.target}\nweight ${e.weight}`
-      + (carried ? `\ncarries ${format2(carried[k])} (weight × ${format2(values[g.edgeSource[k]])})` : ""));
-
-    // nodes: data-value for tests, fill by value, labels, tooltips
-    nodeSel.attr("data-value", values ? (d, i) => String(values[i]) : null);
-    nodeSel.classed("predicted", (d) => !!sample && d.kind === "output" && d.class === sample.prediction);
-    nodeSel.classed("label", (d) => !!sample && d.kind === "output" && d.class === sample.label);
-    nodeSel.filter((d) => d.kind === "input").select("rect")
-      .attr("fill", values ? (d) => d3.rgb(...Array(3).fill(255 - sample.pixels[d.index])).formatHex() : null);
-    unitSel.select("circle").attr("fill", (d) => {
-      const i = nodeIndex(d.id);
-      if (!values || isConstant[i]) return null;
-      const span = Math.max(Math.abs(d.bounds[0]), Math.abs(d.bounds[1])) || 1;
-      const t = Math.min(1, Math.abs(values[i]) / span);
-      return d3.interpolateRgb(COLORS.nodeFill, values[i] >= 0 ? COLORS.positive : COLORS.negative)(t);
-    });
-    labelSel.selectAll("tspan")
-      .data((d) => {
-        const i = nodeIndex(d.id);
-        return labelLines(d, i, values ? `[${format2(values[i])}]` : null,
-          !!sample && d.kind === "output" && d.class === sample.prediction);
-      })
-      .join("tspan")
-      .attr("x", S.nodeRadius * 1.5)
-      .attr("dy", (line, j, all) => (j > 0 ? "1.1em" : all.length > 1 ? "-0.2em" : "0.35em"))
-      .text((line) => line);
-    nodeSel.select("title").text((d, i) => tooltip(d, i, values, sample));
-
-    gridImage.style("display", sample ? null : "none")
-      .attr("href", sample ? sampleImageURL(sample.pixels) : null);
-
-    // filter mode: the filter ⊙ input image beside each filter when a sample is chosen
-    placeFilters(filterMode && !!sample);
-    filterSel.select(".fg-filter-product")
-      .style("display", filterMode && sample ? null : "none")
-      .attr("href", filterMode && sample ? (f) => signedImageURL(productValues(f.weights, sample.pixels)) : null)
-      .select("title").text(sample ? (f) => `weights of ${f.id} ⊙ input` : "");
+  function firstVisibleOutput() {
+    return outputs.find((d) => visible?.[g.index.get(d.id)]);
   }
 
-  function tooltip(d, i, values, sample) {
-    const lines = [];
-    if (d.kind === "input") {
-      lines.push(`${d.id}: pixel row ${Math.floor(d.index / SIDE)}, column ${d.index % SIDE}`);
+  // Right: the strongest edge out of the node; left: the strongest edge into it; up and down:
+  // the next visible node above or below in the same column.
+  function neighbour(i, key) {
+    if (i < 0) return g.index.get(firstVisibleOutput()?.id) ?? -1;
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      let best = -1, bestWeight = -1;
+      const consider = (j, w) => { if (visible[j] && Math.abs(w) > bestWeight) { best = j; bestWeight = Math.abs(w); } };
+      if (key === "ArrowRight") {
+        for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1]; j++) {
+          const k = g.outEdges[j];
+          consider(g.edgeTarget[k], values ? g.edgeWeight[k] * values[i] : g.edgeWeight[k]);
+        }
+      } else {
+        for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) {
+          consider(g.sources[j], values ? g.weights[j] * values[g.sources[j]] : g.weights[j]);
+        }
+      }
+      return best;
+    }
+    const column = d3.range(g.n).filter((j) => visible[j] && nodes[j].layer === nodes[i].layer)
+      .sort((a, b) => positions[a].y - positions[b].y || positions[a].x - positions[b].x);
+    const at = column.indexOf(i);
+    return column[Math.max(0, Math.min(column.length - 1, at + (key === "ArrowDown" ? 1 : -1)))] ?? -1;
+  }
+
+  function focus(i, announce) {
+    focused = i ?? -1;
+    if (focused >= 0) {
+      ensureVisible(focused);
+      if (announce) live.text(announceText(focused));
+    }
+    paintOverlay();
+  }
+
+  function announceText(i) {
+    const d = nodes[i];
+    return `${describeNode(d, shape)}, bounds ${formatBounds(d.bounds)}${values ? `, value ${format2(values[i])}` : ""}`;
+  }
+
+  function ensureVisible(i) {
+    const [x, y] = transform.apply([positions[i].x, positions[i].y]);
+    const margin = 40;
+    if (x < margin || y < margin || x > stage.clientWidth - margin || y > stage.clientHeight - margin) {
+      const t = d3.zoomIdentity.translate(stage.clientWidth / 2 - transform.k * positions[i].x,
+        stage.clientHeight / 2 - transform.k * positions[i].y).scale(transform.k);
+      zoom.set(t, true);
+    }
+  }
+
+  // ---- step: the node panel (panel.js)
+  function select(i, quiet = false) {
+    selected = i;
+    if (i < 0) {
+      panel.attr("hidden", "").selectAll("*").remove();
     } else {
-      lines.push(`${d.id}: ${d.kind === "output" ? `output, class ${d.class}` : "neuron"} (${d.activation})`);
-      lines.push(`bias ${d.bias}`);
-      if (isConstant[i]) lines.push(`no inputs: always ${d.bias}`);
+      renderPanel(panel, { node: nodes[i], index: i, g, nodes, shape, values,
+        onGo: (j) => { select(j); focus(j, true); stage.focus(); },
+        onClose: () => { select(-1); stage.focus(); } });
+      if (!visible[i]) setState({ output: "all" });
     }
-    lines.push(`bounds ${formatBounds(d.bounds)}`);
-    if (values) {
-      lines.push(`value ${values[i]}`
-        + (d.kind === "input" ? ` (pixel ${sample.pixels[d.index]} / 255)` : ""));
+    paintOverlay();
+    if (!quiet) {
+      state = { ...state, node: i >= 0 ? nodes[i].id : "" };
+      onChange(publicState());
     }
-    return lines.join("\n");
   }
 
-  // Unknown values (a stale link) fall back to the defaults instead of failing.
+  // ---- step: the caption follows the view
+  function updateCaption(prediction, input) {
+    if (!caption) return;
+    caption.textContent = viewSentence(prediction, input);
+  }
+
+  function viewSentence(prediction, input) {
+    let shownNodes = 0, shownEdges = 0;
+    for (let i = 0; i < g.n; i++) shownNodes += visible[i];
+    for (let k = 0; k < g.m; k++) shownEdges += scene?.edges.visible[k] ?? (visible[g.edgeSource[k]] && visible[g.edgeTarget[k]]);
+    const out = outputs.find((d) => String(d.class) === state.output);
+    let text = out ? `Shown: what ${out.name ?? `output ${out.class}`} depends on, ${shownNodes} of ${g.n} vertices and ${shownEdges} edges.`
+      : `Shown: all ${shownNodes} vertices and ${shownEdges} edges.`;
+    if (state.inputs === "filters") text = text.replace(/\.$/, "; the first layer as filters, each scaled to its own largest |w|.");
+    if (input?.sample && input.sample.label !== undefined) {
+      const s = input.sample;
+      const verdict = s.label === prediction ? "correct" : "wrong";
+      text += ` Input: test image #${s.test_index}, a ${s.label}, predicted ${prediction} (${verdict}).`;
+    } else if (input) {
+      text += ` Input: ${input.label ?? "a custom input"}${prediction !== null ? `, predicted ${outputs.find((d) => d.class === prediction)?.name ?? prediction}` : ""}.`;
+    } else {
+      text += " No input: edges show weights.";
+    }
+    return text;
+  }
+
+  // ---- step: state, as the URL hash and the selects see it
   function resolve(o) {
     const output = outputs.some((d) => String(d.class) === String(o.output)) ? String(o.output) : "all";
     const sample = samples.some((s) => s.id === o.sample) ? o.sample : "none";
-    const inputs = o.inputs === "filters" ? "filters" : "pixels";
-    return { output, sample, inputs };
+    const inputs = o.inputs === "filters" && g.image && filters.length ? "filters" : "pixels";
+    const node = o.node && g.index.has(o.node) ? o.node : "";
+    return { output, sample, inputs, node };
   }
 
-  render();
+  function publicState() {
+    return { output: state.output, sample: custom ? "none" : state.sample, inputs: state.inputs, node: state.node };
+  }
+
+  function setState(next, fromControl = false, animate = true) {
+    const merged = resolve({ ...state, ...next });
+    const relayout = merged.output !== state.output;
+    const refit = relayout || merged.inputs !== state.inputs;
+    if (merged.sample !== state.sample && fromControl) custom = null;
+    const old = positions;
+    state = merged;
+    syncControls();
+    if (relayout) tweenPositions(old, positionsFor(state.output), animate);
+    else buildScene();
+    if (refit) fit(animate);
+    scheduleFrame();
+    const nodeIndex = state.node ? g.index.get(state.node) : -1;
+    if (nodeIndex !== selected) select(nodeIndex, true);
+    else if (selected >= 0) select(selected, true);   // its values changed
+    if (fromControl) onChange(publicState());
+  }
+
+  function syncControls() {
+    outputSelect.property("value", state.output);
+    sampleSelect.property("value", custom ? "none" : state.sample);
+    inputsSelect?.property("value", state.inputs);
+  }
+
+  // Moving between the full layout and an output's compact one: nodes glide to their places.
+  function tweenPositions(from, to, animate) {
+    if (!animate || matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      positions = to;
+      buildScene();
+      return;
+    }
+    const start = performance.now();
+    const stepFrame = (now) => {
+      const u = Math.min(1, (now - start) / C.transitionMs);
+      const e = d3.easeCubicInOut(u);
+      positions = from.map((p, i) => ({ x: p.x + (to[i].x - p.x) * e, y: p.y + (to[i].y - p.y) * e }));
+      buildScene();
+      paint();
+      if (u < 1) requestAnimationFrame(stepFrame);
+    };
+    positions = to;
+    buildScene();   // the fit uses the final positions
+    positions = from;
+    requestAnimationFrame(stepFrame);
+  }
+
+  syncControls();
+  buildScene();
   fit(false);
+  paint();
+  if (state.node) select(g.index.get(state.node), true);
 
   return {
     update(next = {}) {
-      const merged = resolve({ ...DEFAULT_OPTIONS, ...next });
-      const refit = merged.output !== state.output || merged.inputs !== state.inputs;
-      const changed = refit || merged.sample !== state.sample;
-      state = merged;
-      if (changed) render();
-      if (refit) fit(true);
+      setState({ ...DEFAULT_OPTIONS, ...next });
+    },
+    // An input from outside (a drawing, a simulator state): values follow it at once.
+    setInput(inputs, meta = {}) {
+      custom = { inputs: Float64Array.from(inputs), pixels: meta.pixels ?? null, label: meta.label };
+      syncControls();
+      buildScene();
+      paint();
+      if (selected >= 0) select(selected, true);
+      return values;
+    },
+    // For tests and the curious: what is on screen now.
+    inspect() {
+      return {
+        state: publicState(),
+        transform: { k: transform.k, x: transform.x, y: transform.y },
+        labels: lastPaint.labels.map((l) => ({ id: nodes[l.node].id, px: l.px, lines: l.lines })),
+        visible: nodes.filter((d, i) => visible[i]).map((d) => d.id),
+        edges: scene.edges.visible.reduce((a, b) => a + b, 0),
+        values: values ? Object.fromEntries(nodes.map((d, i) => [d.id, values[i]])) : null,
+        edgeWidths: Array.from(scene.edges.px).filter((_, k) => scene.edges.visible[k]),
+        selected: selected >= 0 ? nodes[selected].id : null,
+        focused: focused >= 0 ? nodes[focused].id : null,
+        hovered: hovered >= 0 ? nodes[hovered].id : null,
+        lit: lastLit ? nodes.filter((d, i) => lastLit[i]).map((d) => d.id) : [],
+        caption: caption?.textContent ?? null,
+      };
+    },
+    // Where a node is drawn, in px from the stage's top left corner.
+    screenPosition(id) {
+      const i = g.index.get(id);
+      return transform.apply([positions[i].x, positions[i].y]);
     },
     destroy() {
+      cancelAnimationFrame(frame);
       resizeObserver.disconnect();
-      svg.interrupt().on(".zoom", null);
+      zoom.destroy();
       root.remove();
     },
   };

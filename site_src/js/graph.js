@@ -1,5 +1,5 @@
 // The flowgraph as plain data and free functions over it: no DOM, no d3. Mirrors the Python
-// evaluation in docs/schema.md so the page can recompute every node from a sample's pixels.
+// evaluation in docs/schema.md, so the page can recompute every node from an input.
 
 // compile(flowgraphJson) -> typed arrays. Edges are grouped by target (CSR) for evaluation and
 // by source for walking downstream. Node order is kept: it is topological (schema.md).
@@ -9,9 +9,9 @@ export function compile(flowgraph) {
   const index = new Map(nodes.map((node, i) => [node.id, i]));
   const bias = new Float64Array(n);
   const isRelu = new Uint8Array(n);
-  const pixel = new Int32Array(n).fill(-1); // index into the 784 pixels, -1 for non-inputs
+  const input = new Int32Array(n).fill(-1); // index into the input vector, -1 for non-inputs
   nodes.forEach((node, i) => {
-    if (node.kind === "input") pixel[i] = node.index;
+    if (node.kind === "input") input[i] = node.index;
     else {
       bias[i] = node.bias;
       isRelu[i] = node.activation === "relu" ? 1 : 0;
@@ -22,6 +22,7 @@ export function compile(flowgraph) {
   const m = edges.length;
   const edgeSource = new Int32Array(m);
   const edgeTarget = new Int32Array(m);
+  const edgeWeight = new Float64Array(m);
   edges.forEach((e, k) => {
     const s = index.get(e.source);
     const t = index.get(e.target);
@@ -29,6 +30,7 @@ export function compile(flowgraph) {
     if (s >= t) throw new Error(`edge ${e.source}->${e.target}: nodes are not in topological order`);
     edgeSource[k] = s;
     edgeTarget[k] = t;
+    edgeWeight[k] = e.weight;
   });
 
   const incoming = groupBy(edgeTarget, n); // offsets, order (edge indices grouped by target)
@@ -37,16 +39,17 @@ export function compile(flowgraph) {
   const weights = new Float64Array(m);
   incoming.order.forEach((k, j) => {
     sources[j] = edgeSource[k];
-    weights[j] = edges[k].weight;
+    weights[j] = edgeWeight[k];
   });
 
   const shape = flowgraph.input_shape ?? [28, 28];
   return {
-    n, inputSize: shape[0] * shape[1], ids: nodes.map((node) => node.id), index, bias, isRelu, pixel,
+    n, m, shape, image: shape.length === 2, inputSize: shape.reduce((a, b) => a * b, 1),
+    ids: nodes.map((node) => node.id), index, bias, isRelu, input,
     offsets: incoming.offsets, sources, weights, // CSR by target
-    edgeSource, edgeTarget, // per edge, in flowgraph.edges order
-    outOffsets: outgoing.offsets, outEdges: outgoing.order, // edge indices grouped by source
+    edgeSource, edgeTarget, edgeWeight, // per edge, in flowgraph.edges order
     inEdges: incoming.order, // edge indices grouped by target, aligned with sources/weights
+    outOffsets: outgoing.offsets, outEdges: outgoing.order, // edge indices grouped by source
   };
 }
 
@@ -61,22 +64,32 @@ function groupBy(keys, n) {
   return { offsets, order };
 }
 
-// evaluate(compiled, pixels) -> Float64Array of node values in node order.
-// pixels: 784 integers 0-255; an input's value is pixel / 255 (input_range [0, 1]).
-export function evaluate(g, pixels) {
+// evaluate(compiled, inputs, weights?) -> Float64Array of node values in node order.
+// inputs: the network's input vector (for an image, pixel / 255); weights: CSR weights to use
+// instead of the graph's (e.g. with pruned edges set to 0).
+export function evaluate(g, inputs, weights = g.weights) {
   const values = new Float64Array(g.n);
   for (let i = 0; i < g.n; i++) {
-    if (g.pixel[i] >= 0) {
-      values[i] = pixels[g.pixel[i]] / 255;
+    if (g.input[i] >= 0) {
+      values[i] = inputs[g.input[i]];
       continue;
     }
     let s = 0;
-    for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) s += g.weights[j] * values[g.sources[j]];
+    for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) s += weights[j] * values[g.sources[j]];
     s += g.bias[i];
     values[i] = g.isRelu[i] && s < 0 ? 0 : s;
   }
   return values;
 }
+
+// pixelInputs(pixels): an image's 0-255 pixels as the network reads them (input_range [0, 1]).
+export function pixelInputs(pixels) {
+  const x = new Float64Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i] / 255;
+  return x;
+}
+
+export const evaluatePixels = (g, pixels, weights) => evaluate(g, pixelInputs(pixels), weights);
 
 // ancestors / descendants: the ids of every node with a path to / from nodeId (not itself).
 export function ancestors(g, nodeId) {
@@ -108,14 +121,37 @@ function walk(g, nodeId, neighbours) {
   return found;
 }
 
-// firstLayerFilters(compiled) -> [{id, index, weights: Float64Array(784)}], one per neuron fed
-// directly by input nodes, in node order; weights has one entry per pixel (784), and pixels the neuron does not read have weight 0.
+// Node indices reachable upstream (or downstream) of node index i, as a mask; i included.
+export function reachMask(g, i, down = false) {
+  const mask = new Uint8Array(g.n);
+  const stack = [i];
+  mask[i] = 1;
+  while (stack.length) {
+    const k = stack.pop();
+    if (down) {
+      for (let j = g.outOffsets[k]; j < g.outOffsets[k + 1]; j++) {
+        const t = g.edgeTarget[g.outEdges[j]];
+        if (!mask[t]) { mask[t] = 1; stack.push(t); }
+      }
+    } else {
+      for (let j = g.offsets[k]; j < g.offsets[k + 1]; j++) {
+        const s = g.sources[j];
+        if (!mask[s]) { mask[s] = 1; stack.push(s); }
+      }
+    }
+  }
+  return mask;
+}
+
+// firstLayerFilters(compiled) -> [{id, index, weights: Float64Array(inputSize)}], one per neuron
+// fed directly by an image's pixels, in node order; pixels the neuron does not read weigh 0.
 export function firstLayerFilters(g) {
   const filters = [];
+  if (!g.image) return filters;
   for (let i = 0; i < g.n; i++) {
     let weights = null;
     for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) {
-      const p = g.pixel[g.sources[j]];
+      const p = g.input[g.sources[j]];
       if (p < 0) continue;
       weights ??= new Float64Array(g.inputSize);
       weights[p] += g.weights[j];
@@ -123,4 +159,15 @@ export function firstLayerFilters(g) {
     if (weights) filters.push({ id: g.ids[i], index: i, weights });
   }
   return filters;
+}
+
+// The name a reader sees: x[row,col] for a pixel (the post's notation), the input's name for a
+// state vector, the id otherwise.
+export function displayName(node, shape) {
+  if (node.kind === "input") {
+    if (node.name) return node.name;
+    if (shape && shape.length === 2) return `x[${Math.floor(node.index / shape[1])},${node.index % shape[1]}]`;
+  }
+  if (node.kind === "output" && node.name) return `${node.id} ${node.name}`;
+  return node.id;
 }

@@ -1,13 +1,14 @@
 // Mounts every figure on the page: each <div class="fg-mount"> names its kind and its data;
 // this script fetches the data (once per URL), merges the figure's options with the URL hash,
-// draws it and keeps the hash in step with what the reader chooses.
+// draws it and keeps the hash, the caption and the links in step with what the reader chooses.
 
-import { compile, evaluate, ancestors, descendants, firstLayerFilters } from "./graph.js";
+import { ancestors, compile, descendants, evaluate, evaluatePixels, firstLayerFilters, pixelInputs } from "./graph.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { draw as drawFilters } from "./filters.js";
 import { draw as drawAltair } from "./altair.js";
 import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
-import { hashAnchor, hashHasState, readState, updateOpenLink, writeState } from "./state.js";
+import { formatHash, hashAnchor, hashHasState, parseHash, readState, updateBackLink, updateOpenLink,
+  writeState } from "./state.js";
 
 // mount.js lives at <site root>/js/mount.js; every data path is relative to the site root, so
 // the site works at / and under /<repo>/ alike.
@@ -15,7 +16,8 @@ const SITE_ROOT = new URL("../", import.meta.url);
 
 // For tests and the curious: the graph functions the figures use, and the mounted figures.
 const figures = new Map(); // figure id -> {kind, figure, state()}
-globalThis.flowgraphReport = { compile, evaluate, ancestors, descendants, firstLayerFilters, figures };
+globalThis.flowgraphReport = { compile, evaluate, evaluatePixels, pixelInputs, ancestors, descendants,
+  firstLayerFilters, figures };
 
 // ---- data, fetched once per URL and shared by every figure that names it
 
@@ -40,9 +42,23 @@ async function loadGraph(mount) {
   return { graph, traces: traceData, compiled: compiledCache.get(flowgraph) };
 }
 
+// Vega is 830 KB: loaded only on pages that have a chart, once.
+let vegaLoaded = null;
+function loadVega() {
+  vegaLoaded ??= ["vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js"].reduce(
+    (previous, path) => previous.then(() => new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL(path, SITE_ROOT).href;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`${path} could not be loaded`));
+      document.head.appendChild(script);
+    })), Promise.resolve());
+  return vegaLoaded;
+}
+
 async function loadSpec(mount) {
   if (!mount.dataset.spec) throw new Error("data-spec is missing");
-  const spec = await loadJson(mount.dataset.spec);
+  const [spec] = await Promise.all([loadJson(mount.dataset.spec), loadVega()]);
   return { spec: structuredClone(spec), baseURL: SITE_ROOT.href };
 }
 
@@ -72,16 +88,23 @@ async function mountFigure(mount) {
   }
   const standalone = mount.dataset.standalone === "true";
   const figureOptions = JSON.parse(mount.dataset.options || "{}");
-  // Keys the figure's options set away from the global defaults: the open link always carries
-  // them, since the figure's own page may not share those defaults.
+  // Keys the figure's options set away from the global defaults: links always carry them, since
+  // the page at the other end may not share those defaults.
   const explicitKeys = STATE_KEYS.filter((key) => key in figureOptions
     && String(figureOptions[key]) !== DEFAULT_OPTIONS[key]);
   const defaults = { ...DEFAULT_OPTIONS, ...figureOptions };
-  const link = mount.closest("figure")?.querySelector("a.fg-open") ?? null;
+  const figureElement = mount.closest("figure");
+  const openLink = figureElement?.querySelector("a.fg-open") ?? null;
+  const backLink = standalone ? document.querySelector("a.fg-back") : null;
   const fromHash = () => ({ ...defaults, ...readState(id, standalone) });
+  const links = (state) => {
+    updateOpenLink(openLink, state, explicitKeys);
+    updateBackLink(backLink, id, state, explicitKeys);
+  };
 
   const data = await kind.load(mount);
   await drawSlot();
+  mount.querySelector(".fg-static")?.remove(); // the no-JavaScript picture
   let state = fromHash();
   const figure = kind.draw(mount, data, {
     ...state,
@@ -89,11 +112,11 @@ async function mountFigure(mount) {
     onChange(next) {
       state = { ...state, ...next };
       writeState(id, standalone, next);
-      updateOpenLink(link, state, explicitKeys);
+      links(state);
     },
   });
   if (figure.ready) await figure.ready;
-  if (kind.draw !== drawAltair) updateOpenLink(link, state, explicitKeys);
+  if (kind.draw !== drawAltair) links(state);
 
   // A plain heading anchor ("#results") carries no state: it leaves the figures as they are.
   const onHashChange = () => {
@@ -105,7 +128,7 @@ async function mountFigure(mount) {
     if (!hashHasState()) return;
     state = fromHash();
     figure.update(state);
-    updateOpenLink(link, state, explicitKeys);
+    links(state);
   };
   window.addEventListener("hashchange", onHashChange);
   figures.set(id, { kind: mount.dataset.kind, figure, state: () => ({ ...state }) });
@@ -124,20 +147,38 @@ function showError(mount, error) {
   mount.dataset.error = "true";
 }
 
+// ---- links within the page keep the figures' state: a table-of-contents entry changes only the
+// anchor of the hash, not the key=value parts that say what each figure shows.
+
+function keepStateOnAnchorClicks() {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a[href^='#']");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+    const target = decodeURIComponent(link.getAttribute("href").slice(1));
+    const element = target && document.getElementById(target);
+    if (!element || !hashHasState()) return;
+    event.preventDefault();
+    const parts = [{ anchor: target }, ...parseHash(location.hash).filter((p) => p.anchor === undefined)];
+    history.pushState(history.state, "", `${location.pathname}${location.search}${formatHash(parts)}`);
+    element.scrollIntoView();
+  });
+}
+
 // ---- every figure on the page
 
 async function mountAll() {
   const mounts = [...document.querySelectorAll(".fg-mount:not([data-mounted])")];
+  // Until the figures have drawn, the browser cannot scroll to an anchor below them correctly.
+  const anchor = hashAnchor();
+  const scrollToAnchor = () => anchor && document.getElementById(anchor)?.scrollIntoView();
   await Promise.all(mounts.map((mount) => {
     mount.dataset.mounted = "true";
     return mountFigure(mount).catch((error) => showError(mount, error));
   }));
-  // A shared link such as "#fig-flowgraph&flowgraph.sample=t3" names no element as a whole, so
-  // the browser does not scroll; scroll to its anchor part once the figures have their height.
-  const anchor = hashHasState() ? hashAnchor() : null;
-  if (mounts.length && anchor) document.getElementById(anchor)?.scrollIntoView();
+  if (mounts.length && anchor) scrollToAnchor();
 }
 
+keepStateOnAnchorClicks();
 // mkdocs-material's instant navigation swaps page content without reloading scripts and
 // announces each page on its document$ observable; without it, mount once the DOM is ready.
 if (globalThis.document$?.subscribe) {

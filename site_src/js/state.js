@@ -1,12 +1,13 @@
 // View state in the URL hash (docs/schema.md, "View state in the URL").
-// The hash is a list of "key=value" parts joined by "&". On a report page each figure's keys are
-// prefixed with its id ("flowgraph.sample=t3") so several figures share one hash; on a figure's
-// own page (data-standalone="true") they are plain ("sample=t3"). Parts without "=" (a heading
-// anchor such as "fig-flowgraph") are kept as they are.
+// The hash is a list of "key=value" parts joined by "&", plus at most one anchor (an element id
+// to scroll to). On a chapter page each figure's keys are prefixed with its id
+// ("flowgraph.sample=t3") so several figures share one hash, and the anchor names the figure the
+// reader changed last, so a shared link opens there; on a figure's own page (data-standalone)
+// the keys are plain ("sample=t3").
 
 import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
 
-function parseHash(hash) {
+export function parseHash(hash) {
   const parts = [];
   for (const raw of hash.replace(/^#/, "").split("&")) {
     if (!raw) continue;
@@ -25,7 +26,7 @@ function decode(s) {
   }
 }
 
-function formatHash(parts) {
+export function formatHash(parts) {
   const text = parts
     .map((p) => (p.anchor !== undefined ? encodeURIComponent(p.anchor)
       : `${encodeURIComponent(p.key)}=${encodeURIComponent(p.value)}`))
@@ -35,7 +36,7 @@ function formatHash(parts) {
 
 const prefixOf = (figureId, standalone) => (standalone ? "" : `${figureId}.`);
 
-// The first anchor part of the hash (an element id to scroll to), or null.
+// The anchor part of the hash (an element id to scroll to), or null.
 export function hashAnchor(hash = location.hash) {
   const part = parseHash(hash).find((p) => p.anchor !== undefined);
   return part ? part.anchor : null;
@@ -46,7 +47,7 @@ export function hashHasState(hash = location.hash) {
   return parseHash(hash).some((p) => p.key !== undefined);
 }
 
-// readState(figureId, standalone) -> {output?, sample?, inputs?}: only the keys present.
+// readState(figureId, standalone) -> {output?, sample?, inputs?, node?}: only the keys present.
 export function readState(figureId, standalone, hash = location.hash) {
   const prefix = prefixOf(figureId, standalone);
   const state = {};
@@ -58,16 +59,17 @@ export function readState(figureId, standalone, hash = location.hash) {
   return state;
 }
 
-// writeState: put this figure's whole state in the hash (every key, defaults too, so a link
-// says exactly what it shows), keeping every other figure's keys and any anchor.
-// replaceState: no new history entry, no scroll jump, no hashchange event.
+// writeState: put this figure's whole state in the hash (every key, so a link says exactly what
+// it shows), keeping every other figure's keys; on a chapter page the anchor becomes this
+// figure's, so the link lands on it. replaceState: no history entry, no scroll, no hashchange.
 export function writeState(figureId, standalone, state) {
   const prefix = prefixOf(figureId, standalone);
   const mine = (p) => p.key !== undefined && p.key.startsWith(prefix)
     && STATE_KEYS.includes(p.key.slice(prefix.length));
-  const parts = parseHash(location.hash).filter((p) => !mine(p));
+  let parts = parseHash(location.hash).filter((p) => !mine(p));
+  if (!standalone) parts = [{ anchor: `fig-${figureId}` }, ...parts.filter((p) => p.anchor === undefined)];
   for (const key of STATE_KEYS) {
-    if (state[key] !== undefined) parts.push({ key: prefix + key, value: String(state[key]) });
+    if (state[key] !== undefined && state[key] !== "") parts.push({ key: prefix + key, value: String(state[key]) });
   }
   const hash = formatHash(parts);
   if (hash !== location.hash) {
@@ -75,15 +77,28 @@ export function writeState(figureId, standalone, state) {
   }
 }
 
-// updateOpenLink: the figure's "open on its own page" link carries the current state as plain
-// keys, so the standalone page opens on the same view. Keys equal to the global defaults are
-// left out unless the figure's own options set them (the standalone page may default otherwise).
+// The same state as plain keys (for a figure's own page) or prefixed (for the chapter page).
+function stateParts(state, explicitKeys, prefix) {
+  return STATE_KEYS
+    .filter((key) => state[key] !== undefined && state[key] !== ""
+      && (String(state[key]) !== DEFAULT_OPTIONS[key] || explicitKeys.includes(key)))
+    .map((key) => ({ key: prefix + key, value: String(state[key]) }));
+}
+
+// updateOpenLink: the "open on its own page" link carries the current state as plain keys, so
+// the figure's own page opens on the same view. Keys equal to the global defaults are left out
+// unless the figure's options set them (its own page may default otherwise).
 export function updateOpenLink(link, state, explicitKeys = []) {
   if (!link) return;
   if (link.dataset.baseHref === undefined) link.dataset.baseHref = link.getAttribute("href").split("#")[0];
-  const parts = STATE_KEYS
-    .filter((key) => state[key] !== undefined
-      && (String(state[key]) !== DEFAULT_OPTIONS[key] || explicitKeys.includes(key)))
-    .map((key) => ({ key, value: String(state[key]) }));
+  link.setAttribute("href", link.dataset.baseHref + formatHash(stateParts(state, explicitKeys, "")));
+}
+
+// updateBackLink: on a figure's own page, "back to the report" carries the state, prefixed with
+// the figure's id on the chapter page, and lands on the figure.
+export function updateBackLink(link, figureId, state, explicitKeys = []) {
+  if (!link) return;
+  if (link.dataset.baseHref === undefined) link.dataset.baseHref = link.getAttribute("href").split("#")[0];
+  const parts = [{ anchor: `fig-${figureId}` }, ...stateParts(state, explicitKeys, `${figureId}.`)];
   link.setAttribute("href", link.dataset.baseHref + formatHash(parts));
 }

@@ -1,0 +1,233 @@
+// Paints a flowgraph scene onto a 2D context: the figure's canvas, or the SVG context that the
+// downloads use (svgcontext.js), so the picture and its download are one drawing. The scene is
+// plain data prepared by flowgraph.js; this module knows no DOM and no d3.
+//
+// scene = {
+//   nodes: [{x, y, shape: "pixel"|"cell"|"circle"|"square"|"output", r, fill, stroke, dash,
+//            label: [lines] | null, priority, bold}],          layout units
+//   visible: Uint8Array over nodes,
+//   edges: {sx, sy, tx, ty: Float32Array (layout), px: Float32Array (screen width), color: Uint8Array
+//           (index into palette), visible: Uint8Array},
+//   palette: [css colours],
+//   images: [{x, y, w, h, source: canvas, border}],                 layout units
+//   grid: {x, y, size, image: canvas | null} | null,
+//   titles: [{x, y, text, anchor}],                                  layout x, y; drawn at titlePx
+//   labelPx, titlePx, radiusPx: [min, max], curveUpTo,
+// }
+
+export function paintScene(ctx, scene, t, width, height, { only = null, labels = true } = {}) {
+  const sx = (x) => x * t.k + t.x;
+  const sy = (y) => y * t.k + t.y;
+  const show = (i) => scene.visible[i] && (!only || only[i]);
+
+  // step: the input grid's frame, and the input image faintly beneath the pixels
+  if (scene.grid && !only) {
+    const { x, y, size, image } = scene.grid;
+    ctx.fillStyle = "#ffffff";
+    ctx.strokeStyle = "#d0d0d0";
+    ctx.lineWidth = 1;
+    ctx.setLineDash([4, 3]);
+    ctx.fillRect(sx(x), sy(y), size * t.k, size * t.k);
+    ctx.strokeRect(sx(x), sy(y), size * t.k, size * t.k);
+    ctx.setLineDash([]);
+    if (image) {
+      ctx.save();
+      ctx.globalAlpha = 0.25;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(image, sx(x), sy(y), size * t.k, size * t.k);
+      ctx.restore();
+    }
+  }
+
+  // step: edges, batched by colour and width so thousands cost a few strokes
+  const e = scene.edges;
+  const count = e.sx.length;
+  let shown = 0;
+  for (let k = 0; k < count; k++) if (e.visible[k] && (!only || only[e.source[k]] && only[e.target[k]])) shown++;
+  const curved = shown <= scene.curveUpTo;
+  const batches = new Map();
+  for (let k = 0; k < count; k++) {
+    if (!e.visible[k] || (only && !(only[e.source[k]] && only[e.target[k]]))) continue;
+    const x0 = sx(e.sx[k]), y0 = sy(e.sy[k]), x1 = sx(e.tx[k]), y1 = sy(e.ty[k]);
+    if ((x0 < 0 && x1 < 0) || (x0 > width && x1 > width) || (y0 < 0 && y1 < 0) || (y0 > height && y1 > height)) continue;
+    const px = Math.round(e.px[k] * 4) / 4;
+    const key = `${e.color[k]}|${px}`;
+    let batch = batches.get(key);
+    if (!batch) batches.set(key, (batch = { color: scene.palette[e.color[k]], px, list: [] }));
+    batch.list.push(x0, y0, x1, y1);
+  }
+  ctx.lineCap = "round";
+  // Many overlapping edges at full strength make a solid sheet: fade them as they get many.
+  ctx.globalAlpha = only ? 0.95 : Math.max(0.1, Math.min(0.55, 0.55 * Math.sqrt(800 / Math.max(1, shown))));
+  for (const batch of [...batches.values()].sort((a, b) => a.px - b.px)) {
+    ctx.strokeStyle = batch.color;
+    ctx.lineWidth = batch.px;
+    ctx.beginPath();
+    const l = batch.list;
+    for (let j = 0; j < l.length; j += 4) {
+      ctx.moveTo(l[j], l[j + 1]);
+      if (curved) {
+        const mx = (l[j] + l[j + 2]) / 2;
+        ctx.bezierCurveTo(mx, l[j + 1], mx, l[j + 3], l[j + 2], l[j + 3]);
+      } else {
+        ctx.lineTo(l[j + 2], l[j + 3]);
+      }
+    }
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+
+  // step: images (first-layer filters and filter ⊙ input), crisp pixels, with a thin line from
+  // an image in the far column to its neuron
+  ctx.strokeStyle = "#9a9a9a";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (const link of scene.links ?? []) {
+    if (!scene.visible[link.node] || (only && !only[link.node])) continue;
+    ctx.moveTo(sx(link.x0), sy(link.y));
+    ctx.lineTo(sx(link.x1), sy(link.y));
+  }
+  ctx.stroke();
+  ctx.imageSmoothingEnabled = false;
+  for (const image of scene.images) {
+    if (only && !only[image.node]) continue;
+    if (!scene.visible[image.node]) continue;
+    const x = sx(image.x), y = sy(image.y), w = image.w * t.k, h = image.h * t.k;
+    if (x > width || y > height || x + w < 0 || y + h < 0) continue;
+    ctx.drawImage(image.source, x, y, w, h);
+    ctx.strokeStyle = "#b8b8b8";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x, y, w, h);
+  }
+
+  // step: nodes
+  const [rMin, rMax] = scene.radiusPx;
+  for (let i = 0; i < scene.nodes.length; i++) {
+    if (!show(i)) continue;
+    const node = scene.nodes[i];
+    const x = sx(node.x), y = sy(node.y);
+    if (x < -20 || y < -20 || x > width + 20 || y > height + 20) continue;
+    if (node.shape === "pixel" || node.shape === "cell") {
+      const half = Math.max(0.6, node.r * t.k);
+      ctx.fillStyle = node.fill;
+      ctx.fillRect(x - half, y - half, 2 * half, 2 * half);
+      continue;
+    }
+    const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
+    ctx.beginPath();
+    if (node.shape === "square") ctx.rect(x - r * 0.9, y - r * 0.9, r * 1.8, r * 1.8);
+    else ctx.arc(x, y, r, 0, 2 * Math.PI);
+    ctx.fillStyle = node.fill;
+    ctx.fill();
+    ctx.setLineDash(node.dash ? [3, 2] : []);
+    ctx.strokeStyle = node.stroke;
+    ctx.lineWidth = node.shape === "output" ? 2.5 : 1.5;
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+
+  // step: layer titles and column headers, at a fixed size in screen space
+  ctx.textBaseline = "alphabetic";
+  ctx.fillStyle = "#555555";
+  ctx.font = `600 ${scene.titlePx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+  if (!only) {
+    const taken = [];
+    for (const title of scene.titles) {
+      const w = ctx.measureText(title.text).width;
+      const x = sx(title.x) - w / 2;
+      const y = Math.max(scene.titlePx + 4, sy(title.y));
+      if (taken.some((o) => x < o.x + o.w + 6 && o.x < x + w + 6 && Math.abs(o.y - y) < scene.titlePx)) continue;
+      taken.push({ x, y, w });
+      ctx.textAlign = "left";
+      ctx.fillText(title.text, x, y);
+    }
+  }
+
+  // step: labels in screen space, never smaller than labelPx: those that would overlap a label
+  // drawn before them (lower priority) are left out until the reader zooms in.
+  const drawn = [];
+  if (labels) {
+    const px = scene.labelPx;
+    const lineHeight = Math.round(px * 1.2);
+    const charWidth = px * 0.61; // monospace
+    const placed = new Occupancy();
+    for (const box of scene.reserved ?? []) placed.add(box); // e.g. under the zoom buttons
+    // Nodes count as occupied: a label never covers another node.
+    for (let i = 0; i < scene.nodes.length; i++) {
+      const node = scene.nodes[i];
+      if (!show(i) || node.shape === "pixel" || node.shape === "cell") continue;
+      const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
+      const x = sx(node.x), y = sy(node.y);
+      if (x >= -r && y >= -r && x <= width + r && y <= height + r) placed.add({ x: x - r, y: y - r, w: 2 * r, h: 2 * r, node: i });
+    }
+    const order = [];
+    for (let i = 0; i < scene.nodes.length; i++) if (show(i) && scene.nodes[i].label) order.push(i);
+    order.sort((a, b) => scene.nodes[b].priority - scene.nodes[a].priority || a - b);
+    ctx.font = `${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    ctx.lineJoin = "round";
+    for (const i of order) {
+      const node = scene.nodes[i];
+      const x = sx(node.x), y = sy(node.y);
+      if (x < -50 || y < -20 || x > width || y > height + 20) continue;
+      const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
+      let lines = node.label;
+      let box = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
+      if (placed.hits(box, i) && lines.length > 1) {
+        lines = lines.slice(0, 1);
+        box = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
+      }
+      if (placed.hits(box, i) || box.x + box.w > width) continue;
+      placed.add(box);
+      lines.forEach((line, j) => {
+        const ly = box.y + lineHeight * (j + 0.5);
+        ctx.font = `${node.bold && j === 0 ? "700 " : ""}${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = 3;
+        ctx.strokeText(line, box.x, ly);
+        ctx.fillStyle = node.labelColor ?? "#222222";
+        ctx.fillText(line, box.x, ly);
+      });
+      drawn.push({ node: i, px, x: box.x, y: box.y, lines: lines.length });
+    }
+  }
+  return { labels: drawn, curved };
+}
+
+function labelBox(x, y, lines, charWidth, lineHeight) {
+  const w = Math.max(...lines.map((line) => line.length)) * charWidth;
+  const h = lines.length * lineHeight;
+  return { x, y: y - h / 2, w, h };
+}
+
+// Placed label boxes, binned so that each test looks at a few neighbours only.
+class Occupancy {
+  constructor(bin = 48) {
+    this.bin = bin;
+    this.cells = new Map();
+  }
+
+  *keys(b) {
+    for (let i = Math.floor(b.x / this.bin); i <= Math.floor((b.x + b.w) / this.bin); i++) {
+      for (let j = Math.floor(b.y / this.bin); j <= Math.floor((b.y + b.h) / this.bin); j++) yield `${i},${j}`;
+    }
+  }
+
+  hits(b, self = -1) {
+    for (const key of this.keys(b)) {
+      for (const o of this.cells.get(key) ?? []) {
+        if (o.node === self) continue;
+        if (b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h) return true;
+      }
+    }
+    return false;
+  }
+
+  add(b) {
+    for (const key of this.keys(b)) {
+      if (!this.cells.has(key)) this.cells.set(key, []);
+      this.cells.get(key).push(b);
+    }
+  }
+}

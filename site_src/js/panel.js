@@ -1,0 +1,83 @@
+// The node panel: what a node computes, written out. Opened by clicking or tapping a node, or
+// by Enter on the focused node: its id, kind and bounds, its formula with the weights and source
+// names rounded to two decimals, and with an input chosen its value and each term's
+// contribution. A source's name is a button that moves the panel to it.
+
+import { displayName } from "./graph.js";
+import { format2, formatBounds, signed2 } from "./constants.js";
+
+const SHOWN_TERMS = 12;
+
+export function describeNode(node, shape) {
+  const kind = node.kind === "input" ? "input"
+    : node.kind === "output" ? `output${node.name ? `, ${node.name}` : `, class ${node.class}`}`
+      : node.activation === "relu" ? "neuron (ReLU)" : "neuron (identity: never negative, so its ReLU does nothing)";
+  return `${displayName(node, shape)}: ${kind}`;
+}
+
+// terms(g, i, values) -> [{source, weight, value?, contribution?}] sorted by what matters most.
+export function terms(g, i, values) {
+  const list = [];
+  for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) {
+    const source = g.sources[j];
+    const weight = g.weights[j];
+    list.push(values ? { source, weight, value: values[source], contribution: weight * values[source] }
+      : { source, weight });
+  }
+  const key = values ? (t) => Math.abs(t.contribution) : (t) => Math.abs(t.weight);
+  return list.sort((a, b) => key(b) - key(a) || a.source - b.source);
+}
+
+// renderPanel(container (d3 selection), {node, index, g, nodes, shape, values, onGo, onClose})
+export function renderPanel(container, { node, index, g, nodes, shape, values, onGo, onClose }) {
+  container.selectAll("*").remove();
+  container.attr("hidden", null);
+  const head = container.append("div").attr("class", "fg-panel-head");
+  head.append("strong").text(describeNode(node, shape));
+  head.append("button").attr("type", "button").attr("class", "fg-panel-close").attr("aria-label", "Close the panel")
+    .text("×").on("click", onClose);
+  const facts = container.append("div").attr("class", "fg-panel-facts");
+  facts.append("span").text(`bounds ${formatBounds(node.bounds)}`);
+  if (values) facts.append("span").text(`value ${format2(values[index])}`);
+  if (node.kind === "input") {
+    facts.append("span").text(shape.length === 2 ? "a pixel of the image, scaled to [0, 1]" : "an input of the network");
+    return;
+  }
+  const list = terms(g, index, values);
+  const act = node.activation === "relu" ? "ReLU" : "";
+  const formula = container.append("div").attr("class", "fg-panel-formula");
+  formula.append("span").text(`${node.id} = ${act}${act ? "(" : ""}${format2(node.bias)} `);
+  list.slice(0, SHOWN_TERMS).forEach((t) => {
+    formula.append("span").text(`${signed2(t.weight)}·`);
+    formula.append("button").attr("type", "button").attr("class", "fg-panel-source")
+      .text(displayName(nodes[t.source], shape)).on("click", () => onGo(t.source));
+    formula.append("span").text(" ");
+  });
+  if (list.length > SHOWN_TERMS) formula.append("span").text(`… ${list.length - SHOWN_TERMS} more terms `);
+  if (act) formula.append("span").text(")");
+  if (!list.length) formula.append("span").text(node.kind === "output" ? "(no inputs: a constant output)" : "");
+  if (values) {
+    const table = container.append("table").attr("class", "fg-panel-terms");
+    const headRow = table.append("thead").append("tr");
+    for (const h of ["source", "weight", "value", "weight × value"]) headRow.append("th").text(h);
+    const body = table.append("tbody");
+    const bias = body.append("tr");
+    bias.append("td").text("bias");
+    bias.append("td");
+    bias.append("td");
+    bias.append("td").text(format2(node.bias));
+    for (const t of list.slice(0, SHOWN_TERMS)) {
+      const row = body.append("tr");
+      row.append("td").append("button").attr("type", "button").attr("class", "fg-panel-source")
+        .text(displayName(nodes[t.source], shape)).on("click", () => onGo(t.source));
+      row.append("td").text(format2(t.weight));
+      row.append("td").text(format2(t.value));
+      row.append("td").attr("class", t.contribution > 0 ? "fg-pos-text" : t.contribution < 0 ? "fg-neg-text" : null)
+        .text(format2(t.contribution));
+    }
+    const pre = node.bias + list.reduce((s, t) => s + t.contribution, 0);
+    const total = table.append("tfoot").append("tr");
+    total.append("td").attr("colspan", 3).text(act ? `sum ${format2(pre)}, after ReLU` : "sum");
+    total.append("td").text(format2(values[index]));
+  }
+}
