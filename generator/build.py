@@ -112,6 +112,10 @@ def parse_args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # When a build is interrupted, multiprocessing's resource tracker (a process of its own) frees
+    # the semaphores the workers held and says so on stderr after our one error line; the words
+    # add nothing, so its children are told not to.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     try:
         from .config import check_profile
         from .parallel import Workers

@@ -67,14 +67,17 @@ class ChapterOutput:
     figures: dict[str, dict]        # local figure id -> kind, title, caption, options, data paths
     documents: dict[str, object]    # site-relative path -> JSON document (schema-checked)
     manifest: dict                  # the chapter's entry in data/manifest.json
+    files: dict[str, bytes] = field(default_factory=dict)   # site-relative path -> bytes (pictures)
 
     def to_files(self) -> dict[str, bytes]:
         # Figures as a list: their order is the page's, and JSON objects are written with sorted keys.
         index = {"facts": self.facts, "figures": [[k, v] for k, v in self.figures.items()],
-                 "manifest": self.manifest, "documents": sorted(self.documents)}
+                 "manifest": self.manifest, "documents": sorted(self.documents), "files": sorted(self.files)}
         files = {"output.json": dumps_json(index).encode()}
         for path, document in self.documents.items():
             files[f"documents/{path}"] = dumps_json(document).encode()
+        for path, data in self.files.items():
+            files[f"files/{path}"] = data
         return files
 
     @classmethod
@@ -83,7 +86,7 @@ class ChapterOutput:
             index = json.loads(files["output.json"])
             documents = {path: json.loads(files[f"documents/{path}"]) for path in index["documents"]}
             return cls(facts=index["facts"], figures=dict(index["figures"]), documents=documents,
-                       manifest=index["manifest"])
+                       manifest=index["manifest"], files={path: files[f"files/{path}"] for path in index["files"]})
         except (KeyError, ValueError, TypeError) as e:
             raise BuildError(f"unreadable chapter output ({type(e).__name__}: {e})") from None
 

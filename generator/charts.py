@@ -93,3 +93,26 @@ def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
         layers.append(ref.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=LAYER_COLORS[1], fontSize=12)
                       .encode(y="vertices:Q", x=alt.value(0), text="label:N"))
     return alt.layer(*layers).properties(width="container", height=240).to_dict(validate=True)
+
+
+def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
+    """Mean validation return of every pruning candidate against its weights (log scale, fewer to
+    the right): filled points were kept, hollow ones rejected. rows: round, weights, share,
+    validation_mean_return, accepted."""
+    rows = [{"round": r["round"], "weights": r["weights"], "share": r["share"],
+             "mean return": r["validation_mean_return"], "outcome": "kept" if r["accepted"] else "rejected"}
+            for r in rounds]
+    base = alt.Chart(alt.Data(values=rows))
+    x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12),
+              title="kernel weights (log scale)")
+    y = alt.Y("mean return:Q", scale=alt.Scale(domain=[0, max_return * 1.04]), title="mean return on validation")
+    line = base.transform_filter("datum.outcome == 'kept'").mark_line(color=SPLIT_COLORS[0]).encode(x=x, y=y)
+    points = base.mark_point(size=60, strokeWidth=1.5).encode(
+        x=x, y=y,
+        fill=alt.condition("datum.outcome == 'kept'", alt.value(SPLIT_COLORS[0]), alt.value("#ffffff")),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=["kept", "rejected"], range=[SPLIT_COLORS[0], LAYER_COLORS[1]]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("weights:Q", format=","), alt.Tooltip("share:Q", format=".0%",
+                 title="share removed"), alt.Tooltip("mean return:Q", format=".1f"), alt.Tooltip("outcome:N")])
+    rule = alt.Chart(alt.Data(values=[{"max": max_return}])).mark_rule(strokeDash=[4, 4], color="#888").encode(y="max:Q")
+    return (rule + line + points).properties(width="container", height=260).to_dict(validate=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 from pathlib import Path
 
 from . import cache
@@ -17,19 +18,32 @@ from .config import config_hash
 from .errors import BuildError, ConfigError
 from .export import validate
 from .parallel import Workers
-from .paths import SCHEMA_DIR, chapter_cache_dir, task_cache_dir
+from .paths import SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
 
 GENERATOR = Path(__file__).resolve().parent
-# Edits to these can change what training produces; a task's key also hashes its own module.
-TRAINING_CODE = [GENERATOR / name for name in ("config.py", "data.py", "models.py", "train.py", "prune.py", "chapter.py")]
 
 
 def _module_file(obj) -> Path:
     return Path(inspect.getfile(obj)).resolve()
 
 
+def code_closure(obj) -> list[Path]:
+    """The source files of obj's module and of every generator module it imports, directly or
+    not: the code whose edits can change what a task computes."""
+    seen: dict[str, Path] = {}
+    stack = [inspect.getmodule(obj)]
+    while stack:
+        module = stack.pop()
+        if module is None or module.__name__ in seen or not module.__name__.startswith("generator"):
+            continue
+        seen[module.__name__] = Path(module.__file__).resolve()
+        for value in vars(module).values():
+            stack.append(value if isinstance(value, types.ModuleType) else inspect.getmodule(value))
+    return sorted(seen.values())
+
+
 def task_folder(chapter: Chapter, task: Task, config) -> Path:
-    code = cache.code_version(TRAINING_CODE + [_module_file(task.function)])
+    code = cache.code_version(code_closure(task.function))
     return task_cache_dir(f"{chapter.id}-{task.name}-{config_hash(config)}-{code}")
 
 
@@ -109,7 +123,7 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
     for chapter in todo:
         config = chapter.configs[profile]
         mine = {task.name: results[(chapter.id, task.name)] for task in chapter.tasks(config)}
-        calls.append((chapter.assemble, (config, mine)))
+        calls.append((assemble_chapter, (chapter.id, config, mine)))
     where = []
     assembled = workers.map(calls, desc="chapters", log=where)
     log.extend({"chapter": c.id, "task": "assemble", **w} for c, w in zip(todo, where))
@@ -117,6 +131,22 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
         cache.write_entry(output_folder(chapter, chapter.configs[profile]), output.to_files())
         outputs[chapter.id] = output
     return outputs
+
+
+def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult]) -> ChapterOutput:
+    """A chapter's output, with a static picture (SVG) and a preview (PNG) of every figure's first
+    view: what the page shows without JavaScript, and what a shared link's card shows."""
+    from .chapters import CHAPTERS
+    from .snapshot import figure_snapshot, preview_png
+
+    output = CHAPTERS[chapter_id].assemble(config, results)
+    for figure_id, figure in output.figures.items():
+        svg = figure_snapshot(figure, output.documents)
+        figure["snapshot"] = chapter_data(chapter_id, f"snapshots/{figure_id}.svg")
+        figure["preview"] = chapter_data(chapter_id, f"snapshots/{figure_id}.png")
+        output.files[figure["snapshot"]] = svg.encode()
+        output.files[figure["preview"]] = preview_png(svg)
+    return output
 
 
 def _latest_output(chapter: Chapter, profile: str) -> ChapterOutput:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic import write_json_atomic, write_text_atomic
+from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .chapter import Chapter, ChapterOutput
 from .errors import BuildError
 from .export import manifest_document
@@ -43,9 +43,12 @@ def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, Ch
             figure_entries[f"{chapter.id}/{figure_id}"] = figure
             figures.append({"id": f"{chapter.id}/{figure_id}", "chapter": chapter.id, "title": figure["title"],
                             "page": f"{chapter_page(chapter)}#fig-{figure_id}",
-                            "interactive": figure_page(chapter.id, figure_id)})
+                            "interactive": figure_page(chapter.id, figure_id),
+                            "snapshot": figure["snapshot"], "preview": figure["preview"]})
         for path, document in output.documents.items():
             write_json_atomic(folder / path, document)
+        for path, data in output.files.items():
+            write_bytes_atomic(folder / path, data)
     write_json_atomic(folder / MANIFEST, manifest_document(summaries, experiments, figures, profile))
     write_json_atomic(folder / FACTS, {"profile": profile, "chapters": summaries, "facts": facts,
                                        "figures": figure_entries})

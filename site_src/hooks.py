@@ -88,7 +88,12 @@ def _figure_html(global_id: str, slot: str, standalone: bool, page_url: str, opt
         "data-options": json.dumps({**figure["options"], **options}, sort_keys=True),
         **{f"data-{k}": v for k, v in figure["data"].items()},
     }
-    mount = "<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + "></div>"
+    # The picture of the first view, drawn at build time: what a reader without JavaScript (or
+    # a crawler) sees; the page replaces it with the live figure.
+    static = (f'<img class="fg-static" src="{posixpath.relpath(figure["snapshot"], page_url or ".")}" '
+              f'alt="{html.escape(figure["title"], quote=True)} (the figure as it first appears)" loading="lazy">')
+    mount = ("<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + ">"
+             + static + "</div>")
     link = "" if standalone else f' <a class="fg-open" href="{own_page}">Open this figure on its own page →</a>'
     # The view sentence says what the figure shows now (output, input, counts); the page keeps
     # it up to date. The build's text describes the view the figure starts with.

@@ -37,7 +37,9 @@ def run_build(build_dir: Path, site_dir: Path | None = None, *extra: str, env_ex
 
 
 def json_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.json"))}
+    """Every file the build writes for the site (JSON, and the SVG and PNG pictures), by path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.suffix in (".json", ".svg", ".png")}
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ def test_profile_hashes_are_pinned():
     assert hashes == {
         "mnist-mlp-lth": {"full": "f4aa800e0016", "quick": "289123e3a5eb"},
         "mnist-mlp-lth-dense-first": {"full": "fad5325f1e16", "quick": "0fec1ad5b4f3"},
+        "cartpole-dqn": {"full": "cda6c57a899b", "quick": "42d0968cccc6"},
         "mnist-cnn": {"full": "2651bab1cc88", "quick": "7099a3616d2a"},
     }
 

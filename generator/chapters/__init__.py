@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ..chapter import Chapter
 from ..errors import ConfigError
-from . import mnist_cnn, mnist_mlp_lth, mnist_mlp_lth_dense_first
+from . import cartpole_dqn, mnist_cnn, mnist_mlp_lth, mnist_mlp_lth_dense_first
 
 CHAPTERS: dict[str, Chapter] = {
     chapter.id: chapter for chapter in (
         mnist_mlp_lth.CHAPTER,
         mnist_mlp_lth_dense_first.CHAPTER,
+        cartpole_dqn.CHAPTER,
         mnist_cnn.CHAPTER,
     )
 }

@@ -19,10 +19,10 @@ export const COLORS = {
 };
 
 // Default view state; the URL hash and data-options override it.
-export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "" };
+export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "", step: "0" };
 
 // The keys a figure keeps in the URL hash (see docs/schema.md, "View state in the URL").
-export const STATE_KEYS = ["output", "sample", "inputs", "node"];
+export const STATE_KEYS = ["output", "sample", "inputs", "node", "step"];
 
 export const FLOWGRAPH = {
   labelPx: 12, // node labels, in screen px: never smaller; labels that do not fit are hidden

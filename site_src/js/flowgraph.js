@@ -47,7 +47,8 @@ export function draw(element, data, options = {}) {
       text: `${d.name ?? `class ${d.class}`}${isConstant[g.index.get(d.id)] ? " (constant)" : ""}` })),
   ]);
   const sampleSelect = addSelect("fg-sample", g.image ? "Test image" : "Input",
-    [{ value: "none", text: g.image ? "none" : "none" }, ...samples.map(sampleChoice)]);
+    [{ value: "none", text: "none" }, ...samples.map(sampleChoice)]);
+  if (!samples.length) d3.select(sampleSelect.node().parentNode).style("display", "none"); // nothing to choose
   const inputsSelect = g.image && filters.length
     ? addSelect("fg-inputs", "First layer", [{ value: "pixels", text: "pixels and edges" },
       { value: "filters", text: "as filters" }])
@@ -89,7 +90,7 @@ export function draw(element, data, options = {}) {
   const tooltip = d3.select(stage).append("div").attr("class", "fg-tooltip").attr("role", "tooltip").attr("hidden", "");
   const live = root.append("div").attr("class", "fg-visually-hidden").attr("aria-live", "polite");
   const panel = root.append("div").attr("class", "fg-panel").attr("hidden", "");
-  const caption = element.closest("figure")?.querySelector(".fg-view") ?? null;
+  const caption = options.caption === false ? null : element.closest("figure")?.querySelector(".fg-view") ?? null;
 
   // ---- step: zoom and pan (the same convention as every figure: zoom.js)
   let transform = d3.zoomIdentity;
@@ -268,7 +269,7 @@ export function draw(element, data, options = {}) {
       const name = d.name ?? `class ${d.class}`;
       if (constant) label = [`${d.id} ${name}: always ${format2(d.bias)}`];
       else {
-        const marks = [d.class === prediction ? "◀ predicted" : null,
+        const marks = [d.class === prediction ? (g.image ? "◀ predicted" : "◀ largest") : null,
           truth !== null && d.class === truth && truth !== prediction ? "◀ true label" : null].filter(Boolean);
         label = [`${d.id} ${name}${v}${marks.length ? ` ${marks.join(" ")}` : ""}`, formatBounds(d.bounds)];
         bold = d.class === prediction || (truth !== null && d.class === truth);
@@ -276,6 +277,8 @@ export function draw(element, data, options = {}) {
     } else if (d.kind === "input") {
       priority = 900;
       label = [`${displayName(d, shape)}${v}`, formatBounds(d.bounds)];
+      return { x: positions[i].x, y: positions[i].y, shape: "circle", r: C.nodeRadius, fill: value === null ? COLORS.nodeFill
+        : shade(value, d.bounds), stroke: COLORS.node, label, priority, labelSide: "left", labelColor: COLORS.label };
     } else {
       label = [`${d.id}${v}`, formatBounds(d.bounds)];
     }
@@ -384,12 +387,14 @@ export function draw(element, data, options = {}) {
       x0 = Math.min(x0, ax); y0 = Math.min(y0, ay); x1 = Math.max(x1, bx); y1 = Math.max(y1, by);
     };
     let labelled = false;
+    let leftLabels = 0;
     nodes.forEach((d, i) => {
       if (!visible[i]) return;
       const p = positions[i];
       const r = d.kind === "input" && g.image ? cell / 2 : C.nodeRadius;
       grow(p.x - r, p.y - r, p.x + r, p.y + r);
       if (scene.nodes[i].label && p.x >= x1 - r) labelled = true;
+      if (scene.nodes[i].labelSide === "left") leftLabels = Math.max(leftLabels, scene.nodes[i].label[0].length);
     });
     for (const image of scene.images) grow(image.x, image.y, image.x + image.w, image.y + image.h);
     if (x0 === Infinity) return;
@@ -400,9 +405,10 @@ export function draw(element, data, options = {}) {
     const labelRoom = labelled ? C.labelPx * 0.61 * (phone ? 12 : 24) : 0;
     const titleRoom = C.titlePx * 2.5;
     const buttons = 44; // the zoom buttons stand at the right edge
-    const k = Math.min((width - 2 * pad - labelRoom - buttons) / Math.max(1, x1 - x0),
+    const leftRoom = leftLabels * C.labelPx * 0.61 + 8;
+    const k = Math.min((width - 2 * pad - labelRoom - buttons - leftRoom) / Math.max(1, x1 - x0),
       (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
-    const t = d3.zoomIdentity.translate(pad + (width - 2 * pad - labelRoom - buttons - k * (x1 - x0)) / 2 - k * x0,
+    const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - buttons - leftRoom - k * (x1 - x0)) / 2 - k * x0,
       pad + titleRoom + (height - 2 * pad - titleRoom - k * (y1 - y0)) / 2 - k * y0).scale(k);
     userZoomed = false;
     zoom.set(t, animate);

@@ -6,6 +6,7 @@ import { ancestors, compile, descendants, evaluate, evaluatePixels, firstLayerFi
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { draw as drawFilters } from "./filters.js";
 import { draw as drawAltair } from "./altair.js";
+import { draw as drawEpisode } from "./episode.js";
 import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
 import { formatHash, hashAnchor, hashHasState, parseHash, readState, updateBackLink, updateOpenLink,
   writeState } from "./state.js";
@@ -62,11 +63,18 @@ async function loadSpec(mount) {
   return { spec: structuredClone(spec), baseURL: SITE_ROOT.href };
 }
 
+async function loadEpisode(mount) {
+  if (!mount.dataset.episode) throw new Error("data-episode is missing");
+  const [graph, episode] = await Promise.all([loadGraph(mount), loadJson(mount.dataset.episode)]);
+  return { ...graph, episode };
+}
+
 // The figure kinds: data-kind -> how to load its data and draw it.
 const KINDS = {
   flowgraph: { load: loadGraph, draw: drawFlowgraph },
   filters: { load: loadGraph, draw: drawFilters },
   altair: { load: loadSpec, draw: drawAltair },
+  episode: { load: loadEpisode, draw: drawEpisode },
 };
 
 // ---- one figure

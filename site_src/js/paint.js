@@ -173,12 +173,18 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
       if (x < -50 || y < -20 || x > width || y > height + 20) continue;
       const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
       let lines = node.label;
-      let box = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
+      const left = node.labelSide === "left";
+      const place = (ls) => {
+        const b = labelBox(x + r + 4, y, ls, charWidth, lineHeight);
+        if (left) b.x = x - r - 4 - b.w;
+        return b;
+      };
+      let box = place(lines);
       if (placed.hits(box, i) && lines.length > 1) {
         lines = lines.slice(0, 1);
-        box = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
+        box = place(lines);
       }
-      if (placed.hits(box, i) || box.x + box.w > width) continue;
+      if (placed.hits(box, i) || box.x + box.w > width || box.x < 0) continue;
       placed.add(box);
       lines.forEach((line, j) => {
         const ly = box.y + lineHeight * (j + 0.5);

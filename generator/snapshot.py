@@ -1,0 +1,274 @@
+"""Static pictures of every figure's first view, drawn at build time: an SVG the page shows where
+JavaScript is off (and that a reader can download or print), and a PNG preview for link cards.
+
+Flowgraphs are drawn from the layout and colours the interactive figure uses (the layout ships
+in flowgraph.json; the colours mirror site_src/js/constants.js); charts are rendered by
+vl-convert from the same Vega-Lite spec the page draws; filters are the same 28×28 images.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import struct
+import zlib
+
+import numpy as np
+
+from .flowgraph import Evaluator, ancestors
+
+COLORS = {"positive": "#1a9850", "negative": "#d73027", "zero": "#b0b0b0", "neutral": "#f2f2f2", "node": "#333333",
+          "fill": "#ffffff", "identity": "#e8eef7", "constant": "#888888", "pixel": "#e4e4e4", "label": "#222222"}
+DISPLAY_WIDTH = 760        # px the snapshot is drawn for: the report's content column
+LABEL_PX, TITLE_PX = 12, 12
+EDGE_PX = (0.6, 4.5)
+NODE_RADIUS = 9
+PREVIEW_SIZE = (1200, 630)  # px of the PNG preview: the size link cards show
+FONT = 'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace"'
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def png(rgb: np.ndarray) -> bytes:
+    """A PNG file of an (H, W, 3) uint8 image: the few lines of zlib a PNG needs."""
+    height, width, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[row].astype(np.uint8).tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def signed_image(values: np.ndarray, side: int = 28) -> np.ndarray:
+    """Green positive, red negative, neutral zero; intensity |v| / max |v| of this image (as the
+    page's filters.js)."""
+    values = np.asarray(values, dtype=float).reshape(side, side)
+    top = np.abs(values).max() or 1.0
+    t = (np.abs(values) / top)[..., None]
+    neutral = _rgb(COLORS["neutral"])
+    colour = np.where(values[..., None] > 0, _rgb(COLORS["positive"]), _rgb(COLORS["negative"]))
+    colour = np.where(values[..., None] == 0, neutral, colour)
+    return np.round(neutral + (colour - neutral) * t).astype(np.uint8)
+
+
+def data_uri(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png(image)).decode()
+
+
+def _fmt(v: float) -> str:
+    s = f"{round(v * 100) / 100:.2f}"
+    return "0.00" if s == "-0.00" else s
+
+
+def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
+    """The flowgraph figure's first view: the output, input mode and sample of `options`."""
+    nodes = graph["nodes"]
+    index = {n["id"]: i for i, n in enumerate(nodes)}
+    output = str(options.get("output", "all"))
+    filters_mode = options.get("inputs") == "filters" and len(graph["input_shape"]) == 2
+    sample = next((s for s in samples if s["id"] == options.get("sample")), None)
+    values = Evaluator(graph).values(np.array([sample["pixels"]]) / 255.0)[0] if sample else None
+
+    keep = ancestors(graph, f"y{output}") if output != "all" and f"y{output}" in index else {n["id"] for n in nodes}
+    if filters_mode:
+        keep = {i for i in keep if nodes[index[i]]["kind"] != "input"}
+    layout = graph.get("subgraph_layouts", {}).get(output, {}) if output != "all" else {}
+    pos = {n["id"]: tuple(layout.get(n["id"], (n["x"], n["y"]))) for n in nodes}
+    image = len(graph["input_shape"]) == 2
+    cell = graph["layout"].get("pixel_cell", 12)
+
+    # Filters: first-layer neurons fed by pixels, and their weights per pixel.
+    weights_of: dict[str, np.ndarray] = {}
+    if filters_mode:
+        for e in graph["edges"]:
+            source = nodes[index[e["source"]]]
+            if source["kind"] == "input" and e["target"] in keep:
+                weights_of.setdefault(e["target"], np.zeros(784))[source["index"]] += e["weight"]
+    # Everything drawn, to size the picture: node boxes, filter images.
+    boxes = [(pos[n["id"]][0] - NODE_RADIUS, pos[n["id"]][1] - NODE_RADIUS, pos[n["id"]][0] + NODE_RADIUS,
+              pos[n["id"]][1] + NODE_RADIUS) for n in nodes if n["id"] in keep]
+    images = []
+    if weights_of:
+        ys = sorted(pos[i][1] for i in weights_of)
+        gap = min([b - a for a, b in zip(ys, ys[1:]) if b > a] or [40.0])
+        size = min(28 * 1.1 * 4, 1.84 * gap)
+        for rank, node_id in enumerate(sorted(weights_of, key=lambda i: pos[i][1])):
+            x, y = pos[node_id]
+            right = x - NODE_RADIUS - 6 - (rank % 2) * (size + 6)
+            images.append((right - size, y - size / 2, size, signed_image(weights_of[node_id])))
+            boxes.append((right - size, y - size / 2, right, y + size / 2))
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[2] for b in boxes)
+    y1 = max(b[3] for b in boxes)
+    scale = DISPLAY_WIDTH / max(1.0, (x1 - x0) * 1.25)       # room for labels on the right
+    px = 1 / scale                                            # one screen px in layout units
+    x0, x1 = x0 - 40 * px, x1 + 150 * px
+    y0, y1 = y0 - 40 * px, y1 + 20 * px
+    width, height = x1 - x0, y1 - y0
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.1f} {y0:.1f} {width:.1f} {height:.1f}" '
+           f'width="{DISPLAY_WIDTH}" height="{DISPLAY_WIDTH * height / width:.0f}">',
+           f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{width:.1f}" height="{height:.1f}" fill="#ffffff"/>']
+    if image and not filters_mode and "pixel_origin" in graph["layout"]:
+        gx, gy = graph["layout"]["pixel_origin"]
+        out.append(f'<rect x="{gx}" y="{gy}" width="{28 * cell}" height="{28 * cell}" fill="#fff" stroke="#d0d0d0" '
+                   f'stroke-width="{px:.3f}" stroke-dasharray="{4 * px:.2f} {3 * px:.2f}"/>')
+    # Edges: width by |weight| (or |weight × value| on a sample), colour by sign.
+    shown = [e for e in graph["edges"] if e["source"] in keep and e["target"] in keep]
+    amount = [e["weight"] * (values[index[e["source"]]] if values is not None else 1.0) for e in shown]
+    top = max((abs(a) for a in amount), default=1.0) or 1.0
+    opacity = max(0.1, min(0.55, 0.55 * math.sqrt(800 / max(1, len(shown)))))
+    for e, a in sorted(zip(shown, amount), key=lambda ea: abs(ea[1])):
+        (sx, sy), (tx, ty) = pos[e["source"]], pos[e["target"]]
+        colour = COLORS["positive"] if a > 0 else COLORS["negative"] if a < 0 else COLORS["zero"]
+        w = (EDGE_PX[0] + (EDGE_PX[1] - EDGE_PX[0]) * abs(a) / top if a else 0.5) * px
+        mx = (sx + tx) / 2
+        out.append(f'<path d="M{sx:.1f},{sy:.1f}C{mx:.1f},{sy:.1f} {mx:.1f},{ty:.1f} {tx:.1f},{ty:.1f}" fill="none" '
+                   f'stroke="{colour}" stroke-width="{w:.2f}" stroke-opacity="{opacity:.2f}" stroke-linecap="round"/>')
+    for x, y, size, img in images:
+        out.append(f'<image x="{x:.1f}" y="{y:.1f}" width="{size:.1f}" height="{size:.1f}" '
+                   f'style="image-rendering:pixelated" preserveAspectRatio="none" href="{data_uri(img)}"/>')
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{size:.1f}" height="{size:.1f}" fill="none" '
+                   f'stroke="#b8b8b8" stroke-width="{px:.2f}"/>')
+    # Nodes: pixel squares, feature-map cells, neurons (circle: ReLU; square: identity), outputs.
+    fed = {e["target"] for e in graph["edges"]}
+    labels = []
+    radius = min(11 * px, max(3.5 * px, NODE_RADIUS))
+    for n in nodes:
+        if n["id"] not in keep:
+            continue
+        x, y = pos[n["id"]]
+        value = values[index[n["id"]]] if values is not None else None
+        if n["kind"] == "input" and image:
+            grey = COLORS["pixel"] if value is None else "#" + f"{255 - round(value * 255):02x}" * 3
+            half = cell / 2 - 1
+            out.append(f'<rect x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" height="{2 * half:.1f}" fill="{grey}"/>')
+            continue
+        if "channel" in n:
+            half = graph["layout"].get("map_cell", 6) / 2 - 0.5
+            out.append(f'<rect x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" height="{2 * half:.1f}" '
+                       f'fill="{"#9fb3c8" if n["activation"] == "relu" else "#c9d6e3"}"/>')
+            continue
+        constant = n["kind"] == "output" and n["id"] not in fed
+        fill = COLORS["identity"] if n["kind"] == "neuron" and n["activation"] == "identity" else COLORS["fill"]
+        stroke = COLORS["constant"] if constant else COLORS["node"]
+        dash = f' stroke-dasharray="{3 * px:.2f} {2 * px:.2f}"' if constant else ""
+        sw = (2.5 if n["kind"] == "output" else 1.5) * px
+        if n["kind"] == "neuron" and n["activation"] == "identity":
+            out.append(f'<rect x="{x - 0.9 * radius:.1f}" y="{y - 0.9 * radius:.1f}" width="{1.8 * radius:.1f}" '
+                       f'height="{1.8 * radius:.1f}" fill="{fill}" stroke="{stroke}" stroke-width="{sw:.2f}"/>')
+        else:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{fill}" stroke="{stroke}" '
+                       f'stroke-width="{sw:.2f}"{dash}/>')
+        v = f" [{_fmt(value)}]" if value is not None else ""
+        if n["kind"] == "output":
+            name = n.get("name", f"class {n['class']}")
+            text = f"{n['id']} {name}: always {_fmt(n['bias'])}" if constant else f"{n['id']} {name}{v}"
+            labels.append((x + radius + 4 * px, y, text, "start"))
+        elif n["kind"] == "input":
+            labels.append((x - radius - 4 * px, y, f"{n.get('name', n['id'])}{v}", "end"))
+    for x, y, text, anchor in labels:
+        out.append(f'<text x="{x:.1f}" y="{y + 4 * px:.1f}" font-size="{LABEL_PX * px:.1f}" {FONT} fill="{COLORS["label"]}" '
+                   f'text-anchor="{anchor}">{html.escape(text)}</text>')
+    # Layer titles above the highest thing drawn (placed as the page places them).
+    top_y = min(b[1] for b in boxes) - 14 * px
+    shown_layers = {n["layer"] for n in nodes if n["id"] in keep}
+    for layer in graph.get("layers", []):
+        if layer["layer"] not in shown_layers:
+            continue
+        first = next(n for n in nodes if n["id"] in keep and n["layer"] == layer["layer"])
+        x = (layer["x"] + 28 * cell / 2 if layer["layer"] == 0 and image
+             else layer["x"] + graph["layout"].get("map_cell", 6) * 11 if "channel" in first else pos[first["id"]][0])
+        out.append(f'<text x="{x:.1f}" y="{top_y:.1f}" font-size="{TITLE_PX * px:.1f}" font-weight="600" '
+                   f'font-family="DejaVu Sans, sans-serif" fill="#555" text-anchor="middle">{html.escape(layer["name"])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def filters_svg(graph: dict, options: dict, samples: list[dict]) -> str:
+    """The filters figure's first view: every first-layer filter as a 28×28 image, with its id."""
+    nodes = graph["nodes"]
+    index = {n["id"]: i for i, n in enumerate(nodes)}
+    weights_of: dict[str, np.ndarray] = {}
+    for e in graph["edges"]:
+        source = nodes[index[e["source"]]]
+        if source["kind"] == "input":
+            weights_of.setdefault(e["target"], np.zeros(784))[source["index"]] += e["weight"]
+    order = [n["id"] for n in nodes if n["id"] in weights_of]
+    per_row, size, gap = 8, 84, 14
+    rows = math.ceil(len(order) / per_row)
+    width, height = per_row * (size + gap) + gap, rows * (size + gap + 16) + gap
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    for k, node_id in enumerate(order):
+        x = gap + (k % per_row) * (size + gap)
+        y = gap + (k // per_row) * (size + gap + 16)
+        out.append(f'<image x="{x}" y="{y + 14}" width="{size}" height="{size}" style="image-rendering:pixelated" '
+                   f'href="{data_uri(signed_image(weights_of[node_id]))}"/>')
+        out.append(f'<rect x="{x}" y="{y + 14}" width="{size}" height="{size}" fill="none" stroke="#d0d0d0"/>')
+        out.append(f'<text x="{x}" y="{y + 10}" font-size="11" {FONT} fill="#222">{node_id}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def episode_svg(graph: dict, options: dict, episode: dict) -> str:
+    """The episode figure's first view: the cart and pole at the first step beside the graph."""
+    x, _, theta, _ = episode["states"][0]
+    graph_svg = flowgraph_svg(graph, {"output": "all"}, [])
+    inner = graph_svg.split(">", 1)[1].rsplit("</svg>", 1)[0]
+    view = graph_svg.split('viewBox="', 1)[1].split('"', 1)[0]
+    vx, vy, vw, vh = (float(v) for v in view.split())
+    cart_w = 260
+    height = max(200.0, DISPLAY_WIDTH * 0.6 * vh / vw)
+    pole_x, pole_y = math.sin(theta), -0.15 - math.cos(theta)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {DISPLAY_WIDTH} {height:.0f}" width="{DISPLAY_WIDTH}" '
+            f'height="{height:.0f}"><rect width="{DISPLAY_WIDTH}" height="{height:.0f}" fill="#fff"/>'
+            f'<svg x="0" y="0" width="{cart_w}" height="{height:.0f}" viewBox="-2.7 -1.45 5.4 {height / cart_w * 5.4:.2f}">'
+            f'<line x1="-2.4" x2="2.4" y1="0" y2="0" stroke="#555" stroke-width="0.02"/>'
+            f'<g transform="translate({x:.4f},0)"><rect x="-0.25" y="-0.15" width="0.5" height="0.3" fill="#4a5a6a"/>'
+            f'<line x1="0" y1="-0.15" x2="{pole_x:.4f}" y2="{pole_y:.4f}" stroke="#c98b2b" stroke-width="0.06" '
+            f'stroke-linecap="round"/></g></svg>'
+            f'<svg x="{cart_w}" y="0" width="{DISPLAY_WIDTH - cart_w}" height="{height:.0f}" viewBox="{view}">{inner}</svg></svg>')
+
+
+def chart_svg(spec: dict) -> str:
+    import vl_convert as vlc
+    fixed = {**spec, "width": 700 if spec.get("width") == "container" else spec.get("width", 700)}
+    return vlc.vegalite_to_svg(fixed, vl_version="6.4")
+
+
+def preview_png(svg: str) -> bytes:
+    """A PNG of the picture fitted into PREVIEW_SIZE on white, for link previews."""
+    import vl_convert as vlc
+    w, h = PREVIEW_SIZE
+    inner = svg.replace("<svg ", f'<svg x="20" y="20" width="{w - 40}" height="{h - 40}" preserveAspectRatio="xMidYMid meet" ', 1)
+    inner = inner.replace(f' width="{_attr(svg, "width")}"', "", 1).replace(f' height="{_attr(svg, "height")}"', "", 1) \
+        if "viewBox" in svg[:400] else inner
+    framed = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{w}" '
+              f'height="{h}" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="#ffffff"/>{inner}</svg>')
+    return vlc.svg_to_png(framed, scale=1)
+
+
+def _attr(svg: str, name: str) -> str:
+    head = svg[:svg.index(">")]
+    return head.split(f' {name}="', 1)[1].split('"', 1)[0] if f' {name}="' in head else ""
+
+
+def figure_snapshot(figure: dict, documents: dict[str, object]) -> str:
+    """The SVG of a figure's first view, from the documents its chapter wrote."""
+    data = figure["data"]
+    if figure["kind"] == "altair":
+        return chart_svg(documents[data["spec"]])
+    graph = documents[data["flowgraph"]]
+    samples = documents[data["traces"]]["samples"] if "traces" in data else []
+    if figure["kind"] == "flowgraph":
+        return flowgraph_svg(graph, figure["options"], samples)
+    if figure["kind"] == "filters":
+        return filters_svg(graph, figure["options"], samples)
+    if figure["kind"] == "episode":
+        return episode_svg(graph, figure["options"], documents[data["episode"]])
+    raise ValueError(f"no snapshot for figure kind {figure['kind']!r}")

@@ -1,0 +1,140 @@
+// A recorded CartPole episode, step by step: the cart and pole as they were, the agent's graph
+// evaluated on what it saw (flowgraph.js), its two Q-values and the push it chose. A slider and
+// a play button move through the steps; the step lives in the URL hash.
+
+import { draw as drawFlowgraph } from "./flowgraph.js";
+import { evaluate } from "./graph.js";
+import { format2 } from "./constants.js";
+
+const TRACK = 2.4; // the episode ends when the cart goes beyond
+const POLE = 1.0; // drawn length (gymnasium's half-length 0.5, doubled)
+const ANGLE_LIMIT = (12 * Math.PI) / 180;
+const STEPS_PER_SECOND = 50; // the simulator's own rate (tau = 0.02 s)
+
+// draw(element, {graph, compiled, episode}, {step, onChange}) -> {update, destroy, inspect}
+export function draw(element, data, options = {}) {
+  const d3 = globalThis.d3;
+  const episode = data.episode;
+  const g = data.compiled;
+  const last = episode.actions.length; // steps 0..last (the state after the last push too)
+  const onChange = options.onChange ?? (() => {});
+  const outputs = data.graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class)
+    .map((d) => g.index.get(d.id));
+  let step = clampStep(options.step);
+  let timer = null;
+
+  // ---- step: controls
+  const root = d3.select(element).append("div").attr("class", "fg-episode");
+  const controls = root.append("div").attr("class", "fg-controls");
+  const play = controls.append("button").attr("type", "button").attr("class", "fg-button fg-play")
+    .text("▶ play").on("click", () => (timer ? stop() : start()));
+  const sliderLabel = controls.append("label").attr("class", "fg-slider-label");
+  sliderLabel.append("span").text("Step ");
+  const slider = sliderLabel.append("input").attr("type", "range").attr("class", "fg-step")
+    .attr("min", 0).attr("max", last).attr("step", 1)
+    .on("input", () => { stop(); setStep(+slider.property("value"), true); });
+  const stepText = controls.append("span").attr("class", "fg-step-text");
+
+  // ---- step: the cart and pole, and the graph beside it
+  const body = root.append("div").attr("class", "fg-episode-body");
+  const left = body.append("div").attr("class", "fg-episode-left");
+  const svg = left.append("svg").attr("class", "fg-cartpole").attr("viewBox", "-2.7 -1.45 5.4 1.75")
+    .attr("role", "img");
+  svg.append("line").attr("class", "fg-track").attr("x1", -TRACK).attr("x2", TRACK).attr("y1", 0.0).attr("y2", 0.0);
+  for (const x of [-TRACK, TRACK]) {
+    svg.append("line").attr("class", "fg-track-end").attr("x1", x).attr("x2", x).attr("y1", -0.12).attr("y2", 0.12);
+  }
+  const cart = svg.append("g").attr("class", "fg-cart");
+  const limits = cart.append("path").attr("class", "fg-angle-limits")
+    .attr("d", `M0,-0.15 L${Math.sin(-ANGLE_LIMIT) * POLE},${-0.15 - Math.cos(ANGLE_LIMIT) * POLE} `
+      + `A${POLE},${POLE} 0 0 1 ${Math.sin(ANGLE_LIMIT) * POLE},${-0.15 - Math.cos(ANGLE_LIMIT) * POLE} Z`);
+  cart.append("rect").attr("x", -0.25).attr("y", -0.15).attr("width", 0.5).attr("height", 0.3).attr("rx", 0.03);
+  const pole = cart.append("line").attr("class", "fg-pole").attr("x1", 0).attr("y1", -0.15);
+  const push = cart.append("path").attr("class", "fg-push");
+  const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
+  const graphBox = body.append("div").attr("class", "fg-episode-graph");
+  const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: g, traces: null },
+    { output: "all", sample: "none", caption: false, onChange: () => {} });
+  limits.lower();
+
+  function clampStep(s) {
+    const n = Number.parseInt(s, 10);
+    return Number.isFinite(n) ? Math.max(0, Math.min(last, n)) : 0;
+  }
+
+  // ---- step: show one step
+  let values = null;
+  function render() {
+    const [x, , theta] = episode.states[step];
+    const observation = episode.observations[step];
+    slider.property("value", step);
+    cart.attr("transform", `translate(${x},0)`);
+    pole.attr("x2", Math.sin(theta) * POLE).attr("y2", -0.15 - Math.cos(theta) * POLE);
+    values = graphFigure.setInput(observation, { label: `step ${step} of evaluation episode ${episode.seed}` });
+    const q = outputs.map((i) => values[i]);
+    const choice = q[1] > q[0] ? 1 : 0;
+    const recorded = step < last ? episode.actions[step] : null;
+    push.attr("d", step < last ? (choice ? "M0.3,0 L0.55,0 M0.47,-0.06 L0.55,0 L0.47,0.06"
+      : "M-0.3,0 L-0.55,0 M-0.47,-0.06 L-0.55,0 L-0.47,0.06") : null);
+    stepText.text(`${step} of ${last}${step === last ? " (the end)" : ""}`);
+    svg.attr("aria-label", `cart at x = ${format2(x)}, pole at ${format2((theta * 180) / Math.PI)} degrees`);
+    readout.text(step < last
+      ? `x = ${format2(x)}, θ = ${format2((theta * 180) / Math.PI)}°. ${episode.output_names[0]} = ${format2(q[0])}, `
+        + `${episode.output_names[1]} = ${format2(q[1])}: push ${choice ? "right" : "left"}`
+        + `${recorded === choice ? " (as recorded)" : " (the recording differs!)"}.`
+      : `x = ${format2(x)}, θ = ${format2((theta * 180) / Math.PI)}°. The episode ended after ${last} steps `
+        + `with a return of ${episode.return}.`);
+  }
+
+  function setStep(s, fromControl) {
+    step = clampStep(s);
+    render();
+    if (fromControl) onChange({ step: String(step) });
+  }
+
+  function start() {
+    if (step >= last) setStep(0, true);
+    play.text("❚❚ pause");
+    let previous = performance.now();
+    let owed = 0;
+    const tick = (now) => {
+      owed += ((now - previous) * STEPS_PER_SECOND) / 1000;
+      previous = now;
+      if (owed >= 1) {
+        const n = Math.floor(owed);
+        owed -= n;
+        setStep(step + n, false);
+      }
+      if (step >= last) { stop(); onChange({ step: String(step) }); return; }
+      timer = requestAnimationFrame(tick);
+    };
+    timer = requestAnimationFrame(tick);
+  }
+
+  function stop() {
+    if (timer) cancelAnimationFrame(timer);
+    timer = null;
+    play.text("▶ play");
+  }
+
+  render();
+
+  return {
+    update(next = {}) {
+      stop();
+      setStep(next.step ?? 0, false);
+    },
+    inspect() {
+      return { step, values: Array.from(values ?? []), observation: episode.observations[step], graph: graphFigure.inspect() };
+    },
+    // Evaluate the agent's graph on any observation (the tests compare this with numpy).
+    evaluateObservation(observation) {
+      return Array.from(evaluate(g, observation));
+    },
+    destroy() {
+      stop();
+      graphFigure.destroy();
+      root.remove();
+    },
+  };
+}
