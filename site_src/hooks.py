@@ -9,6 +9,8 @@ Markdown stays Markdown; these placeholders are expanded here:
                                    ([[figure mnist-mlp-lth/flowgraph output=7 inputs=filters]]);
                                    `standalone` marks a figure's own page
     [[chapters]]                   the list of chapters with their headline numbers
+    [[excerpt PATH]]               a real data file of this build (site-relative PATH), shortened,
+                                   as a JSON code block: the schema page's examples
 An unknown name fails the build loudly. The site data comes from FLOWGRAPH_SITE_DATA (set by the
 build while it stages a new site) or else build/site, the last build's.
 """
@@ -28,7 +30,7 @@ from generator.paths import site_data_dir
 
 SITE_SRC = Path(__file__).resolve().parent
 ASSET_DIRS = ("js", "css", "vendor")
-PLACEHOLDER = re.compile(r"\[\[(fact|figure) ([A-Za-z0-9_./-]+)((?: [a-z]+=[A-Za-z0-9_.-]+)*)( standalone)?\]\]"
+PLACEHOLDER = re.compile(r"\[\[(fact|figure|excerpt) ([A-Za-z0-9_./-]+)((?: [a-z]+=[A-Za-z0-9_.-]+)*)( standalone)?\]\]"
                          r"|\[\[chapters\]\]")
 
 
@@ -41,6 +43,14 @@ _report: dict = {}
 
 
 def on_config(config):
+    # The published address (for the 404 page, the sitemap and link previews, which need absolute
+    # URLs). Every other link stays relative, so the site works at any path without it.
+    site_url = os.environ.get("FLOWGRAPH_SITE_URL", "").strip()
+    if site_url:
+        if not re.match(r"https?://[^/]+", site_url):
+            raise PluginError(f"FLOWGRAPH_SITE_URL: expected an http(s) address such as "
+                              f"https://user.github.io/repo/, got {site_url!r}")
+        config["site_url"] = site_url if site_url.endswith("/") else site_url + "/"
     facts = _data_dir() / "data" / "facts.json"
     if not facts.exists():
         raise PluginError(f"{facts} is missing: run `make site` (python -m generator.build) first")
@@ -119,8 +129,10 @@ def on_page_markdown(markdown, page, config, files):
             return _chapters_list()
         kind, name, standalone = match.group(1), match.group(2), bool(match.group(4))
         options = dict(word.split("=", 1) for word in match.group(3).split())
-        if kind == "fact" and options:
-            raise PluginError(f"{page.file.src_uri}: [[fact {name}]] takes no options")
+        if kind != "figure" and options:
+            raise PluginError(f"{page.file.src_uri}: [[{kind} {name}]] takes no options")
+        if kind == "excerpt":
+            return _excerpt(name, page)
         if kind == "fact":
             owner, _, fact = name.rpartition(".") if "." in name else (chapter, "", name)
             table = _report["facts"].get(owner) if owner else None
@@ -138,3 +150,28 @@ def on_page_markdown(markdown, page, config, files):
         return _figure_html(global_id, slot, standalone, page.url, options)
 
     return PLACEHOLDER.sub(expand, markdown)
+
+
+def _shorten(value, depth: int = 0):
+    """A JSON value with long lists cut to their first items and a note of how many there are."""
+    if isinstance(value, list):
+        if len(value) > 3 and depth > 0:
+            return [_shorten(v, depth + 1) for v in value[:2]] + [f"... {len(value) - 2} more"]
+        return [_shorten(v, depth + 1) for v in value[:6]] + ([f"... {len(value) - 6} more"] if len(value) > 6 else [])
+    if isinstance(value, dict):
+        return {k: _shorten(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def _excerpt(path: str, page) -> str:
+    file = _data_dir() / path
+    if not file.is_file():
+        raise PluginError(f"{page.file.src_uri}: [[excerpt {path}]]: no such file in the build's site data")
+    data = _shorten(json.loads(file.read_text()))
+    if isinstance(data, dict):   # a few lists the reader needs whole to follow the example
+        for key in ("layers",):
+            if key in data:
+                data[key] = json.loads(file.read_text())[key]
+    return "```json\n" + json.dumps(data, indent=1, ensure_ascii=False) + "\n```"

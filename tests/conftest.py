@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 SUBPATH = "flowgraph-report"   # served as GitHub Pages would: /<repo>/
+SITE_URL = f"https://example.org/{SUBPATH}/"   # the published address the test site is built for
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -26,7 +27,8 @@ def build_command(site_dir: Path, *extra: str) -> list[str]:
 
 
 def build_env(build_dir: Path, **extra: str) -> dict:
-    return {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1", **extra}
+    return {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1",
+            "FLOWGRAPH_SITE_URL": SITE_URL, **extra}
 
 
 def run_build(build_dir: Path, site_dir: Path | None = None, *extra: str, env_extra: dict | None = None,
@@ -111,13 +113,28 @@ def quick_model(quick_build, manifest, quick_experiment):
     return lottery_model(quick_experiment, result, entry["selected_round"])
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class PagesHandler(SimpleHTTPRequestHandler):
+    """Serves files as GitHub Pages does: a missing path under /<repo>/ gets the site's 404.html
+    (with status 404), wherever it is."""
+
     def log_message(self, *args):
         pass
 
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / SUBPATH / "404.html"
+        if code != 404 or not self.path.startswith(f"/{SUBPATH}/") or not page.exists():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
 
 def serve(folder: Path):
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    handler = functools.partial(PagesHandler, directory=str(folder))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

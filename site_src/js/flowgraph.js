@@ -67,7 +67,9 @@ export function draw(element, data, options = {}) {
     select?.on("change", () => setState({ [key]: select.property("value") }, true));
   }
 
-  const legend = root.append("div").attr("class", "fg-legend-row");
+  const toolbarRow = root.append("div").attr("class", "fg-toolbar-row");
+  const legend = toolbarRow.append("div").attr("class", "fg-legend-row");
+  const toolbar = toolbarRow.append("div").attr("class", "fg-toolbar");
   legend.append("span").attr("class", "fg-legend-item").html(
     '<svg width="14" height="14" aria-hidden="true"><circle cx="7" cy="7" r="5.5" fill="#fff" stroke="#333" stroke-width="1.5"/></svg>ReLU');
   legend.append("span").attr("class", "fg-legend-item").html(
@@ -102,6 +104,7 @@ export function draw(element, data, options = {}) {
       scheduleFrame();
     },
     fit: (animate) => fit(animate),
+    toolbar: toolbar.node(),
   });
 
   // ---- step: what is shown: visibility, positions, values
@@ -318,7 +321,6 @@ export function draw(element, data, options = {}) {
     const ctx = base.getContext("2d");
     ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    scene.reserved = [{ x: width - 50, y: 0, w: 50, h: 186 }]; // the zoom buttons
     lastPaint = paintScene(ctx, scene, transform, width, height);
     paintOverlay();
   }
@@ -386,14 +388,14 @@ export function draw(element, data, options = {}) {
     const grow = (ax, ay, bx, by) => {
       x0 = Math.min(x0, ax); y0 = Math.min(y0, ay); x1 = Math.max(x1, bx); y1 = Math.max(y1, by);
     };
-    let labelled = false;
+    let labelled = 0; // characters of the longest label in the rightmost column
     let leftLabels = 0;
     nodes.forEach((d, i) => {
       if (!visible[i]) return;
       const p = positions[i];
       const r = d.kind === "input" && g.image ? cell / 2 : C.nodeRadius;
       grow(p.x - r, p.y - r, p.x + r, p.y + r);
-      if (scene.nodes[i].label && p.x >= x1 - r) labelled = true;
+      if (scene.nodes[i].label && p.x >= x1 - r) labelled = Math.max(labelled, scene.nodes[i].label[0].length);
       if (scene.nodes[i].labelSide === "left") leftLabels = Math.max(leftLabels, scene.nodes[i].label[0].length);
     });
     for (const image of scene.images) grow(image.x, image.y, image.x + image.w, image.y + image.h);
@@ -402,13 +404,12 @@ export function draw(element, data, options = {}) {
     const pad = C.fitPadding;
     const phone = width < C.phoneWidth;
     // Room for the rightmost column's labels, in px (on a phone, for the short first line only).
-    const labelRoom = labelled ? C.labelPx * 0.61 * (phone ? 12 : 24) : 0;
+    const labelRoom = C.labelPx * 0.61 * Math.min(labelled, phone ? 12 : 32) + 6;
     const titleRoom = C.titlePx * 2.5;
-    const buttons = 44; // the zoom buttons stand at the right edge
     const leftRoom = leftLabels * C.labelPx * 0.61 + 8;
-    const k = Math.min((width - 2 * pad - labelRoom - buttons - leftRoom) / Math.max(1, x1 - x0),
+    const k = Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0),
       (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
-    const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - buttons - leftRoom - k * (x1 - x0)) / 2 - k * x0,
+    const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - leftRoom - k * (x1 - x0)) / 2 - k * x0,
       pad + titleRoom + (height - 2 * pad - titleRoom - k * (y1 - y0)) / 2 - k * y0).scale(k);
     userZoomed = false;
     zoom.set(t, animate);
@@ -683,7 +684,7 @@ export function draw(element, data, options = {}) {
       return {
         state: publicState(),
         transform: { k: transform.k, x: transform.x, y: transform.y },
-        labels: lastPaint.labels.map((l) => ({ id: nodes[l.node].id, px: l.px, lines: l.lines })),
+        labels: lastPaint.labels.map((l) => ({ id: nodes[l.node].id, px: l.px, lines: l.lines, text: l.text })),
         visible: nodes.filter((d, i) => visible[i]).map((d) => d.id),
         edges: scene.edges.visible.reduce((a, b) => a + b, 0),
         values: values ? Object.fromEntries(nodes.map((d, i) => [d.id, values[i]])) : null,

@@ -167,25 +167,46 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
     ctx.lineJoin = "round";
+    // Two passes: every label first gets its first line (the node's name and value), in order of
+    // priority; then labels grow a second line (the bounds) where there is room. A label goes on
+    // its node's side (right; left for named inputs), an output's or an input's may move to the
+    // other side, and a label that fits nowhere is left out until the reader zooms in.
+    const chosen = [];
     for (const i of order) {
       const node = scene.nodes[i];
       const x = sx(node.x), y = sy(node.y);
       if (x < -50 || y < -20 || x > width || y > height + 20) continue;
       const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
-      let lines = node.label;
-      const left = node.labelSide === "left";
-      const place = (ls) => {
-        const b = labelBox(x + r + 4, y, ls, charWidth, lineHeight);
+      const side = node.labelSide === "left";
+      const sides = node.shape === "output" || node.labelSide ? [side, !side] : [side];
+      const at = (lines, left) => {
+        const b = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
         if (left) b.x = x - r - 4 - b.w;
+        b.node = i;
         return b;
       };
-      let box = place(lines);
-      if (placed.hits(box, i) && lines.length > 1) {
-        lines = lines.slice(0, 1);
-        box = place(lines);
+      const fits = (b) => !placed.hits(b, i) && b.x >= 0 && b.x + b.w <= width;
+      for (const left of sides) {
+        const b = at(node.label.slice(0, 1), left);
+        if (fits(b)) {
+          placed.add(b);
+          chosen.push({ i, left, box: b, lines: node.label.slice(0, 1), at, fits });
+          break;
+        }
       }
-      if (placed.hits(box, i) || box.x + box.w > width || box.x < 0) continue;
-      placed.add(box);
+    }
+    for (const label of chosen) {
+      const node = scene.nodes[label.i];
+      if (node.label.length < 2) continue;
+      const b = label.at(node.label, label.left);
+      if (label.fits(b)) {
+        placed.add(b);
+        label.box = b;
+        label.lines = node.label;
+      }
+    }
+    for (const { i, box, lines } of chosen) {
+      const node = scene.nodes[i];
       lines.forEach((line, j) => {
         const ly = box.y + lineHeight * (j + 0.5);
         ctx.font = `${node.bold && j === 0 ? "700 " : ""}${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
@@ -195,7 +216,7 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
         ctx.fillStyle = node.labelColor ?? "#222222";
         ctx.fillText(line, box.x, ly);
       });
-      drawn.push({ node: i, px, x: box.x, y: box.y, lines: lines.length });
+      drawn.push({ node: i, px, x: box.x, y: box.y, lines: lines.length, text: lines.join(" ") });
     }
   }
   return { labels: drawn, curved };

@@ -5,9 +5,10 @@
 
 import { FLOWGRAPH as C } from "./constants.js";
 
-// attachZoom(stage, {onZoom(transform, event), fit(animate)}) -> controls. `stage` is the
-// element that receives pointer events (position: relative; the buttons and hint go inside).
-export function attachZoom(stage, { onZoom, fit }) {
+// attachZoom(stage, {onZoom(transform, event), fit(animate), toolbar}) -> controls. `stage` is
+// the element that receives pointer events (position: relative; the hint goes inside); the
+// buttons go in `toolbar` (above the figure, so they never cover it), else in the stage.
+export function attachZoom(stage, { onZoom, fit, toolbar = null }) {
   const d3 = globalThis.d3;
   let active = false;
   let hintTimer = null;
@@ -46,7 +47,8 @@ export function attachZoom(stage, { onZoom, fit }) {
   stage.addEventListener("focusout", (event) => { if (!stage.contains(event.relatedTarget)) setActive(false); });
 
   // Buttons: zoom in, out, fit, full screen.
-  const buttons = d3.select(stage).append("div").attr("class", "fg-zoom-buttons");
+  const buttons = d3.select(toolbar ?? stage).append("div").attr("class", "fg-zoom-buttons")
+    .attr("role", "toolbar").attr("aria-label", "zoom");
   const button = (icon, title, action) => buttons.append("button").attr("type", "button")
     .attr("class", "fg-zoom-button").attr("title", title).attr("aria-label", title)
     .html(`<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" `
