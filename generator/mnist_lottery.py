@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import charts
 from .chapter import Task, TaskResult
 from .config import LotteryExperiment, MLPConfig
@@ -37,6 +39,7 @@ class LotteryRun:
     exactness: dict
     samples: list[dict]
     constants: dict[str, float]
+    result: TaskResult             # the selected seed's run, every round's weights
 
     @property
     def selected(self) -> dict:
@@ -69,21 +72,28 @@ def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult]) -> li
     return rows
 
 
+def exact_graph(model, test) -> tuple[dict, dict, np.ndarray, dict]:
+    """The model's flowgraph, simplified, proven exact on the test images, laid out:
+    (graph, the graph before simplification, the graph's outputs, the check's figures)."""
+    raw_graph = flowgraph_from_sequential(model, [INPUT_RANGE] * 784)
+    graph = simplify(raw_graph)
+    outputs, exactness = check_exact(graph, model, test.inputs)
+    graph = layout_flowgraph(graph, INPUT_SHAPE)
+    graph["subgraph_layouts"] = subgraph_layouts(graph)
+    return graph, raw_graph, outputs, exactness
+
+
 def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> LotteryRun:
     mnist = load_mnist(config.data)
     seed = choose_seed(config, results)
     result = results[f"seed-{seed}"]
     rounds = result.record["rounds"]
     model = lottery_model(config, result, rounds[-1]["round"])
-    raw_graph = flowgraph_from_sequential(model, [INPUT_RANGE] * 784)
-    graph = simplify(raw_graph)
-    outputs, exactness = check_exact(graph, model, mnist.test.inputs)
-    graph = layout_flowgraph(graph, INPUT_SHAPE)
-    graph["subgraph_layouts"] = subgraph_layouts(graph)
+    graph, raw_graph, outputs, exactness = exact_graph(model, mnist.test)
     samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
     return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),
                       graph=graph, raw_graph=raw_graph, exactness=exactness, samples=samples,
-                      constants=constant_outputs(graph))
+                      constants=constant_outputs(graph), result=result)
 
 
 def pct(x: float) -> str:
@@ -216,7 +226,12 @@ def lottery_manifest(run: LotteryRun, paths: dict[str, str]) -> dict:
         "vertices": len(run.graph["nodes"]),
         "edges": len(run.graph["edges"]),
         "constant_outputs": run.constants,
+        "round_flowgraphs": [chapter_data_round(paths, r["round"]) for r in run.rounds],
     }
+
+
+def chapter_data_round(paths: dict[str, str], round_number: int) -> str:
+    return paths["flowgraph"].rsplit("/", 1)[0] + f"/rounds/round-{round_number:02d}.json"
 
 
 def trace_choices(run: LotteryRun) -> tuple[int, dict]:
@@ -225,3 +240,42 @@ def trace_choices(run: LotteryRun) -> tuple[int, dict]:
     sample = next((s for s in run.samples if s["label"] == subgraph_class == s["prediction"]), run.samples[0])
     return subgraph_class, sample
 
+
+
+TEST_IMAGES = "data/mnist/test-images.bin.gz"
+
+
+def test_images_file(test) -> bytes:
+    """The test set for the page's own evaluations: gzip of N labels then N × 784 pixels (uint8),
+    as in the IDX files; no timestamp, so the bytes depend on the data alone."""
+    import gzip
+    return gzip.compress(test.labels.astype(np.uint8).tobytes() + test.pixels.astype(np.uint8).tobytes(),
+                         compresslevel=9, mtime=0)
+
+
+def round_documents(chapter_id: str, run: LotteryRun) -> tuple[dict[str, object], list[str]]:
+    """Every round's exact flowgraph (the selected seed's), for the page to step through:
+    ({site path: document}, paths in round order)."""
+    mnist = load_mnist(run.config.data)
+    documents, paths = {}, []
+    for record in run.rounds:
+        path = chapter_data(chapter_id, f"rounds/round-{record['round']:02d}.json")
+        if record["round"] == run.selected["round"]:
+            graph = run.graph
+        else:
+            graph, _, _, _ = exact_graph(lottery_model(run.config, run.result, record["round"]), mnist.test)
+        documents[path] = flowgraph_document(chapter_id, graph, list(INPUT_SHAPE), record["weights"],
+                                             constant_outputs(graph), round_number=record["round"],
+                                             input_range=list(INPUT_RANGE))
+        paths.append(path)
+    return documents, paths
+
+
+def live_figure_data(chapter_id: str, run: LotteryRun, paths: dict[str, str]) -> tuple[dict, dict, dict]:
+    """What the live figure (draw, prune, step through rounds) needs: the round graphs and the test
+    images. Returns (documents, files, the figure's data paths)."""
+    documents, round_paths = round_documents(chapter_id, run)
+    files = {TEST_IMAGES: test_images_file(load_mnist(run.config.data).test)}
+    data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"], "images": TEST_IMAGES,
+            "manifest": "data/manifest.json", "chapter": chapter_id}
+    return documents, files, data

@@ -39,8 +39,9 @@ def build_site(data_dir: Path, site_dir: Path) -> Path:
         config = load_config(str(MKDOCS_YML), site_dir=str(staging), strict=True)
         build(config)
     except (Abort, MkDocsException) as e:
-        first = collect.messages[0] if collect.messages else str(e)
-        raise BuildError(f"mkdocs: {first}" + (f" ({len(collect.messages)} warnings)" if len(collect.messages) > 1 else "")) from None
+        # mkdocs says "Error reading page 'x.md':" and then, separately, what the error was.
+        messages = [m.strip() for m in collect.messages if m.strip()] or [str(e)]
+        raise BuildError("mkdocs: " + " ".join(messages[:3])) from None
     finally:
         logger.removeHandler(collect)
         logger.propagate, logger.level = propagate, level

@@ -265,10 +265,10 @@ def figure_snapshot(figure: dict, documents: dict[str, object]) -> str:
         return chart_svg(documents[data["spec"]])
     graph = documents[data["flowgraph"]]
     samples = documents[data["traces"]]["samples"] if "traces" in data else []
-    if figure["kind"] == "flowgraph":
+    if figure["kind"] in ("flowgraph", "live"):
         return flowgraph_svg(graph, figure["options"], samples)
     if figure["kind"] == "filters":
         return filters_svg(graph, figure["options"], samples)
-    if figure["kind"] == "episode":
+    if figure["kind"] in ("episode", "balance"):
         return episode_svg(graph, figure["options"], documents[data["episode"]])
     raise ValueError(f"no snapshot for figure kind {figure['kind']!r}")

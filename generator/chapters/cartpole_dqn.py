@@ -159,6 +159,12 @@ FIGURES = {
         "Evaluation episode {episode_seed}, step by step: the cart and pole (left), the graph evaluated on "
         "the state the agent saw (right), and the push it chose. Drag the slider, or play.",
         {"step": "0"}),
+    "balance": Figure(
+        "balance", "Balance the pole yourself",
+        "The page runs CartPole itself, with gymnasium's equations, 50 steps a second, and the graph above as the "
+        "agent: run it, nudge the cart with the buttons or the arrow keys (a push of 10 N for 0.1 s on top of the "
+        "agent's), and watch the graph recover or fail. Restart from any evaluation seed's start state.",
+        {"seed": "0"}),
 }
 
 
@@ -234,7 +240,8 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
     }
     data = {"return-vs-weights": {"spec": paths["return-vs-weights"]},
             "flowgraph": {"flowgraph": paths["flowgraph"]},
-            "episode": {"flowgraph": paths["flowgraph"], "episode": paths["episode"]}}
+            "episode": {"flowgraph": paths["flowgraph"], "episode": paths["episode"]},
+            "balance": {"flowgraph": paths["flowgraph"], "episode": paths["episode"]}}
     manifest = {
         "kind": "dqn", "seeds": list(config.seeds), "selected_seed": seed,
         "rounds": [{"round": r["round"], "weights": r["weights"], "mean_return": r["validation_mean_return"]}

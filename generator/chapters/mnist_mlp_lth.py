@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
 from ..config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
 from ..flowgraph import subgraph_size
-from ..mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, lottery_manifest, lottery_tasks, trace_choices
+from ..mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, live_figure_data, lottery_manifest, lottery_tasks, trace_choices
 
 ID = "mnist-mlp-lth"
 
@@ -69,6 +69,14 @@ FIGURES = {
         "Each first-layer filter beside filter ⊙ input for {trace_sample}: the pixel-by-pixel products "
         "whose sum, plus the bias, is the neuron's input.",
         {}),
+    "live": Figure(
+        "live", "The network in your hands",
+        "Draw a digit (or start from a test image) and the graph answers at every stroke: each node's value, "
+        "each edge's share, the ten logits. Drag the threshold to prune by |weight| and watch the accuracy on "
+        "all {test_size} test images, the confusion matrix and the nodes left dead; slider pruning does not "
+        "retrain. Step through the {rounds_count} lottery rounds, which did. Search a node by name, pin nodes to "
+        "see the paths between them.",
+        {"sample": "none", "output": "all"}),
 }
 
 
@@ -81,15 +89,18 @@ def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> Chapt
     subgraph_class, trace_sample = trace_choices(run)
     sub_v, sub_e = subgraph_size(run.graph, f"y{subgraph_class}")
     facts = {**lottery_facts(run), **POST, "subgraph_class": str(subgraph_class), "subgraph_vertices": str(sub_v),
-             "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample)}
+             "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample),
+             "rounds_count": str(len(run.rounds))}
     documents, paths = lottery_documents(ID, run)
     graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
     data = {fid: ({"spec": paths[fid]} if f.kind == "altair" else graph_data) for fid, f in FIGURES.items()}
+    live_documents, live_files, data["live"] = live_figure_data(ID, run, paths)
+    documents.update(live_documents)
     options = {"output-subgraph": {"output": str(subgraph_class)},
                "sample-trace": {"sample": trace_sample["id"]},
                "sample-filters": {"sample": trace_sample["id"]}}
     return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data, options),
-                         documents=documents, manifest=lottery_manifest(run, paths))
+                         documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
 
 
 CHAPTER = Chapter(

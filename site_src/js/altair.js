@@ -14,11 +14,18 @@ export function draw(element, data, options = {}) {
   let view = null;
   const ready = vegaEmbed(container, data.spec, embedOptions).then((result) => {
     view = result.view;
+    // A click on a point that stands for a pruning round opens that round where a figure shows rounds.
+    // (Near a point, the item is the hover selection's Voronoi cell, whose datum wraps the point's.)
+    view.addEventListener("click", (event, item) => {
+      const round = item?.datum?.round ?? item?.datum?.datum?.round;
+      if (round !== undefined && options.bus) options.bus.call("round", null, { spec: options.specPath, round });
+    });
     return result;
   });
   return {
     ready,
     update() {},
+    view: () => view,
     destroy() {
       if (view) view.finalize();
       container.remove();

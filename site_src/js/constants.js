@@ -19,10 +19,12 @@ export const COLORS = {
 };
 
 // Default view state; the URL hash and data-options override it.
-export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "", step: "0" };
+export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "", step: "0",
+  drawing: "", threshold: "", layer: "", round: "", pins: "", zoom: "", seed: "" };
 
 // The keys a figure keeps in the URL hash (see docs/schema.md, "View state in the URL").
-export const STATE_KEYS = ["output", "sample", "inputs", "node", "step"];
+export const STATE_KEYS = ["output", "sample", "inputs", "node", "step", "drawing", "threshold", "layer", "round",
+  "pins", "zoom", "seed"];
 
 export const FLOWGRAPH = {
   labelPx: 12, // node labels, in screen px: never smaller; labels that do not fit are hidden

@@ -2,14 +2,11 @@
 // evaluated on what it saw (flowgraph.js), its two Q-values and the push it chose. A slider and
 // a play button move through the steps; the step lives in the URL hash.
 
+import { drawCart } from "./cart.js";
+import { STEPS_PER_SECOND } from "./cartpole.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { evaluate } from "./graph.js";
 import { format2 } from "./constants.js";
-
-const TRACK = 2.4; // the episode ends when the cart goes beyond
-const POLE = 1.0; // drawn length (gymnasium's half-length 0.5, doubled)
-const ANGLE_LIMIT = (12 * Math.PI) / 180;
-const STEPS_PER_SECOND = 50; // the simulator's own rate (tau = 0.02 s)
 
 // draw(element, {graph, compiled, episode}, {step, onChange}) -> {update, destroy, inspect}
 export function draw(element, data, options = {}) {
@@ -38,24 +35,11 @@ export function draw(element, data, options = {}) {
   // ---- step: the cart and pole, and the graph beside it
   const body = root.append("div").attr("class", "fg-episode-body");
   const left = body.append("div").attr("class", "fg-episode-left");
-  const svg = left.append("svg").attr("class", "fg-cartpole").attr("viewBox", "-2.7 -1.45 5.4 1.75")
-    .attr("role", "img");
-  svg.append("line").attr("class", "fg-track").attr("x1", -TRACK).attr("x2", TRACK).attr("y1", 0.0).attr("y2", 0.0);
-  for (const x of [-TRACK, TRACK]) {
-    svg.append("line").attr("class", "fg-track-end").attr("x1", x).attr("x2", x).attr("y1", -0.12).attr("y2", 0.12);
-  }
-  const cart = svg.append("g").attr("class", "fg-cart");
-  const limits = cart.append("path").attr("class", "fg-angle-limits")
-    .attr("d", `M0,-0.15 L${Math.sin(-ANGLE_LIMIT) * POLE},${-0.15 - Math.cos(ANGLE_LIMIT) * POLE} `
-      + `A${POLE},${POLE} 0 0 1 ${Math.sin(ANGLE_LIMIT) * POLE},${-0.15 - Math.cos(ANGLE_LIMIT) * POLE} Z`);
-  cart.append("rect").attr("x", -0.25).attr("y", -0.15).attr("width", 0.5).attr("height", 0.3).attr("rx", 0.03);
-  const pole = cart.append("line").attr("class", "fg-pole").attr("x1", 0).attr("y1", -0.15);
-  const push = cart.append("path").attr("class", "fg-push");
+  const cart = drawCart(left);
   const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
   const graphBox = body.append("div").attr("class", "fg-episode-graph");
   const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: g, traces: null },
     { output: "all", sample: "none", caption: false, onChange: () => {} });
-  limits.lower();
 
   function clampStep(s) {
     const n = Number.parseInt(s, 10);
@@ -68,16 +52,12 @@ export function draw(element, data, options = {}) {
     const [x, , theta] = episode.states[step];
     const observation = episode.observations[step];
     slider.property("value", step);
-    cart.attr("transform", `translate(${x},0)`);
-    pole.attr("x2", Math.sin(theta) * POLE).attr("y2", -0.15 - Math.cos(theta) * POLE);
     values = graphFigure.setInput(observation, { label: `step ${step} of evaluation episode ${episode.seed}` });
     const q = outputs.map((i) => values[i]);
     const choice = q[1] > q[0] ? 1 : 0;
     const recorded = step < last ? episode.actions[step] : null;
-    push.attr("d", step < last ? (choice ? "M0.3,0 L0.55,0 M0.47,-0.06 L0.55,0 L0.47,0.06"
-      : "M-0.3,0 L-0.55,0 M-0.47,-0.06 L-0.55,0 L-0.47,0.06") : null);
+    cart.show(episode.states[step], step < last ? (choice ? 1 : -1) : 0);
     stepText.text(`${step} of ${last}${step === last ? " (the end)" : ""}`);
-    svg.attr("aria-label", `cart at x = ${format2(x)}, pole at ${format2((theta * 180) / Math.PI)} degrees`);
     readout.text(step < last
       ? `x = ${format2(x)}, θ = ${format2((theta * 180) / Math.PI)}°. ${episode.output_names[0]} = ${format2(q[0])}, `
         + `${episode.output_names[1]} = ${format2(q[1])}: push ${choice ? "right" : "left"}`

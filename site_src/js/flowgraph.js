@@ -36,7 +36,13 @@ export function draw(element, data, options = {}) {
   const fullPositions = nodes.map((d) => ({ x: d.x, y: d.y }));
   let state = resolve(options);
   let custom = null; // an input set by setInput(): {inputs, pixels?, label}
-  let positions = positionsFor(state.output);
+  let pruned = null; // Uint8Array over edges: 1 = removed by the reader's threshold (setPruned)
+  let prunedWeights = g.weights; // CSR weights with the removed edges at 0
+  let dead = new Uint8Array(g.n); // nodes that no longer take part: no input left, or no output reached
+  let subset = options.subset ?? null; // Uint8Array over nodes: show only these (the pinned view)
+  const pins = new Set(); // pinned node indices
+  const onPins = options.onPins ?? null;
+  let positions = options.positions ? options.positions.map((p) => ({ ...p })) : positionsFor(state.output);
 
   // ---- step: controls
   const root = d3.select(element).append("div").attr("class", "fg-flowgraph");
@@ -97,11 +103,13 @@ export function draw(element, data, options = {}) {
   // ---- step: zoom and pan (the same convention as every figure: zoom.js)
   let transform = d3.zoomIdentity;
   let userZoomed = false;
+  let zoomListener = null;
   const zoom = attachZoom(stage, {
     onZoom(t, event) {
       transform = t;
       if (event?.sourceEvent) userZoomed = true;
       scheduleFrame();
+      if (event?.sourceEvent || userZoomed) zoomListener?.();
     },
     fit: (animate) => fit(animate),
     toolbar: toolbar.node(),
@@ -127,7 +135,8 @@ export function draw(element, data, options = {}) {
 
   function visibleFor(output) {
     let mask;
-    if (output === "all") mask = new Uint8Array(g.n).fill(1);
+    if (subset) mask = subset.slice();
+    else if (output === "all") mask = new Uint8Array(g.n).fill(1);
     else mask = reachMask(g, g.index.get(outputs.find((d) => String(d.class) === output).id));
     if (state.inputs === "filters") nodes.forEach((d, i) => { if (d.kind === "input") mask[i] = 0; });
     return mask;
@@ -144,7 +153,7 @@ export function draw(element, data, options = {}) {
   // ---- step: the scene the painter draws (paint.js)
   function buildScene() {
     const input = currentInput();
-    values = input ? evaluate(g, input.inputs) : null;
+    values = input ? evaluate(g, input.inputs, prunedWeights) : null;
     visible = visibleFor(state.output);
     const filterMode = state.inputs === "filters";
 
@@ -161,7 +170,7 @@ export function draw(element, data, options = {}) {
       const s = g.edgeSource[k];
       const t = g.edgeTarget[k];
       amount[k] = values ? g.edgeWeight[k] * values[s] : g.edgeWeight[k];
-      edges.visible[k] = visible[s] && visible[t] ? 1 : 0;
+      edges.visible[k] = visible[s] && visible[t] && !(pruned && pruned[k]) ? 1 : 0;
       if (edges.visible[k]) maxAbs = Math.max(maxAbs, Math.abs(amount[k]));
     }
     maxAbs ||= 1;
@@ -243,6 +252,18 @@ export function draw(element, data, options = {}) {
   }
 
   function sceneNode(d, i, prediction, truth) {
+    const node = sceneNodeOf(d, i, prediction, truth);
+    if (dead[i]) {
+      node.fill = "#f4f4f4";
+      node.stroke = "#c4c4c4";
+      node.labelColor = "#9a9a9a";
+      node.dash = true;
+    }
+    if (pins.has(i)) node.bold = true;
+    return node;
+  }
+
+  function sceneNodeOf(d, i, prediction, truth) {
     const value = values ? values[i] : null;
     const shade = (v, bounds) => {
       const span = Math.max(Math.abs(bounds[0]), Math.abs(bounds[1])) || 1;
@@ -365,6 +386,15 @@ export function draw(element, data, options = {}) {
       }) } };
       paintScene(ctx, edgeScene, transform, width, height, { only: lit });
     }
+    for (const i of pins) {
+      if (!visible?.[i]) continue;
+      const p = positions[i];
+      const r = Math.min(C.nodeRadiusPx[1], Math.max(C.nodeRadiusPx[0], C.nodeRadius * transform.k)) + 3;
+      ctx.fillStyle = "#e08a00";
+      ctx.beginPath();
+      ctx.arc(p.x * transform.k + transform.x + r, p.y * transform.k + transform.y - r, 3.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
     for (const [i, color] of [[selected, "#111"], [focused, COLORS.focus]]) {
       if (i < 0 || !visible?.[i]) continue;
       const p = positions[i];
@@ -458,7 +488,19 @@ export function draw(element, data, options = {}) {
     })
     .on("click", (event) => {
       const i = nodeAt(event);
-      if (i >= 0) { focused = -1; select(i); } else if (selected >= 0) select(-1);
+      if (i >= 0 && event.shiftKey && onPins) { togglePin(i); return; }
+      if (i >= 0) { focused = -1; select(i); return; }
+      const k = edgeAt(event);
+      if (k >= 0) { // an edge: go to its far end from where it was clicked
+        const [mx, my] = d3.pointer(event, stage);
+        const [x] = transform.invert([mx, my]);
+        const s = g.edgeSource[k], t = g.edgeTarget[k];
+        const far = Math.abs(x - positions[s].x) < Math.abs(x - positions[t].x) ? t : s;
+        select(far);
+        focus(far, true);
+        return;
+      }
+      if (selected >= 0) select(-1);
     })
     .on("dblclick", () => fit(true))
     .on("keydown", onKey)
@@ -466,6 +508,33 @@ export function draw(element, data, options = {}) {
       if (focused < 0) focus(selected >= 0 ? selected : g.index.get(firstVisibleOutput()?.id), false);
     })
     .on("blur", () => { focused = -1; paintOverlay(); });
+
+  // The visible edge nearest the pointer (within a few px), drawn as the painter draws it.
+  function edgeAt(event) {
+    if (!scene) return -1;
+    const [mx, my] = d3.pointer(event, stage);
+    const e = scene.edges;
+    let best = -1, bestDistance = 6;
+    const curved = scene.edges.visible.reduce((a, b) => a + b, 0) <= C.curveEdgesUpTo;
+    for (let k = 0; k < g.m; k++) {
+      if (!e.visible[k]) continue;
+      const x0 = e.sx[k] * transform.k + transform.x, y0 = e.sy[k] * transform.k + transform.y;
+      const x1 = e.tx[k] * transform.k + transform.x, y1 = e.ty[k] * transform.k + transform.y;
+      if (mx < Math.min(x0, x1) - 6 || mx > Math.max(x0, x1) + 6) continue;
+      const d = curved ? bezierDistance(mx, my, x0, y0, x1, y1) : segmentDistance(mx, my, x0, y0, x1, y1);
+      if (d < bestDistance) { best = k; bestDistance = d; }
+    }
+    return best;
+  }
+
+  function togglePin(i) {
+    if (pins.has(i)) pins.delete(i); else pins.add(i);
+    buildScene();
+    paint();
+    state = { ...state, pins: [...pins].map((j) => nodes[j].id).join(",") };
+    onPins?.([...pins]);
+    onChange(publicState());
+  }
 
   function showTooltip(i, event) {
     if (i < 0) { tooltip.attr("hidden", ""); return; }
@@ -563,9 +632,10 @@ export function draw(element, data, options = {}) {
     if (i < 0) {
       panel.attr("hidden", "").selectAll("*").remove();
     } else {
-      renderPanel(panel, { node: nodes[i], index: i, g, nodes, shape, values,
+      renderPanel(panel, { node: nodes[i], index: i, g, nodes, shape, values, weights: prunedWeights,
         onGo: (j) => { select(j); focus(j, true); stage.focus(); },
-        onClose: () => { select(-1); stage.focus(); } });
+        onClose: () => { select(-1); stage.focus(); },
+        pinned: onPins ? pins.has(i) : null, onPin: onPins ? () => { togglePin(i); select(i, true); } : null });
       if (!visible[i]) setState({ output: "all" });
     }
     paintOverlay();
@@ -607,11 +677,13 @@ export function draw(element, data, options = {}) {
     const sample = samples.some((s) => s.id === o.sample) ? o.sample : "none";
     const inputs = o.inputs === "filters" && g.image && filters.length ? "filters" : "pixels";
     const node = o.node && g.index.has(o.node) ? o.node : "";
-    return { output, sample, inputs, node };
+    const pinList = String(o.pins ?? "").split(",").filter((id) => g.index.has(id));
+    return { output, sample, inputs, node, pins: pinList.join(",") };
   }
 
   function publicState() {
-    return { output: state.output, sample: custom ? "none" : state.sample, inputs: state.inputs, node: state.node };
+    return { output: state.output, sample: custom ? "none" : state.sample, inputs: state.inputs, node: state.node,
+      ...(onPins ? { pins: state.pins } : {}) };
   }
 
   function setState(next, fromControl = false, animate = true) {
@@ -660,11 +732,13 @@ export function draw(element, data, options = {}) {
     requestAnimationFrame(stepFrame);
   }
 
+  for (const id of state.pins.split(",").filter(Boolean)) pins.add(g.index.get(id));
   syncControls();
   buildScene();
   fit(false);
   paint();
   if (state.node) select(g.index.get(state.node), true);
+  if (pins.size) onPins?.([...pins]);
 
   return {
     update(next = {}) {
@@ -689,6 +763,8 @@ export function draw(element, data, options = {}) {
         edges: scene.edges.visible.reduce((a, b) => a + b, 0),
         values: values ? Object.fromEntries(nodes.map((d, i) => [d.id, values[i]])) : null,
         edgeWidths: Array.from(scene.edges.px).filter((_, k) => scene.edges.visible[k]),
+        dead: nodes.filter((d, i) => dead[i]).map((d) => d.id),
+        pins: [...pins].map((i) => nodes[i].id),
         selected: selected >= 0 ? nodes[selected].id : null,
         focused: focused >= 0 ? nodes[focused].id : null,
         hovered: hovered >= 0 ? nodes[hovered].id : null,
@@ -696,6 +772,49 @@ export function draw(element, data, options = {}) {
         caption: caption?.textContent ?? null,
       };
     },
+    // Prune by the reader's threshold: mask over edges (1 = removed), evaluated without them (no
+    // retraining). Returns the nodes that no longer take part.
+    setPruned(mask) {
+      pruned = mask;
+      prunedWeights = mask ? g.weights.map((w, j) => (mask[g.inEdges[j]] ? 0 : w)) : g.weights;
+      dead = deadNodes(g, mask);
+      buildScene();
+      paint();
+      if (selected >= 0) select(selected, true);
+      return dead;
+    },
+    // Centre a node at the current zoom (at least 1.5), light it and open its panel.
+    centerOn(id) {
+      const i = g.index.get(id);
+      if (i === undefined) return false;
+      if (!visible[i]) setState({ output: "all", inputs: nodes[i].kind === "input" ? "pixels" : state.inputs });
+      const k = Math.max(transform.k, 1.5);
+      zoom.set(d3.zoomIdentity.translate(stage.clientWidth / 2 - k * positions[i].x, stage.clientHeight / 2 - k * positions[i].y).scale(k), true);
+      userZoomed = true;
+      select(i);
+      focus(i, true);
+      return true;
+    },
+    // The zoom as a short string for the URL, and back.
+    zoomState() {
+      return userZoomed ? `${transform.k.toFixed(3)},${transform.x.toFixed(0)},${transform.y.toFixed(0)}` : "";
+    },
+    setZoomState(text) {
+      const [k, x, y] = String(text ?? "").split(",").map(Number);
+      if (![k, x, y].every(Number.isFinite) || k <= 0) return;
+      userZoomed = true;
+      zoom.set(d3.zoomIdentity.translate(x, y).scale(k), false);
+    },
+    onZoomChange(callback) { zoomListener = callback; },
+    setSubset(mask, layoutPositions) {
+      subset = mask;
+      if (layoutPositions) positions = layoutPositions.map((p) => ({ ...p }));
+      buildScene();
+      fit(false);
+      paint();
+    },
+    pins: () => [...pins].map((i) => nodes[i].id),
+    prunedWeights: () => prunedWeights,
     // Where a node is drawn, in px from the stage's top left corner.
     screenPosition(id) {
       const i = g.index.get(id);
@@ -708,4 +827,48 @@ export function draw(element, data, options = {}) {
       root.remove();
     },
   };
+}
+
+
+// Nodes a pruning mask leaves out: those (not inputs) whose every incoming edge is removed, and
+// those no output can be reached from, repeated until nothing changes.
+export function deadNodes(g, mask) {
+  const dead = new Uint8Array(g.n);
+  if (!mask) return dead;
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = 0; i < g.n; i++) {
+      if (dead[i]) continue;
+      let fed = g.input[i] >= 0 || g.offsets[i] === g.offsets[i + 1]; // inputs and constant outputs stay
+      for (let j = g.offsets[i]; j < g.offsets[i + 1] && !fed; j++) fed = !mask[g.inEdges[j]] && !dead[g.sources[j]];
+      let feeds = g.outOffsets[i] === g.outOffsets[i + 1] && g.input[i] < 0; // an output
+      for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1] && !feeds; j++) {
+        const k = g.outEdges[j];
+        feeds = !mask[k] && !dead[g.edgeTarget[k]];
+      }
+      if (!fed || !feeds) { dead[i] = 1; changed = true; }
+    }
+  }
+  return dead;
+}
+
+function segmentDistance(px, py, x0, y0, x1, y1) {
+  const dx = x1 - x0, dy = y1 - y0;
+  const u = Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / (dx * dx + dy * dy || 1)));
+  return Math.hypot(px - (x0 + u * dx), py - (y0 + u * dy));
+}
+
+// Distance to the painter's cubic (control points at the middle x), along 12 straight pieces.
+function bezierDistance(px, py, x0, y0, x1, y1) {
+  const mx = (x0 + x1) / 2;
+  let best = Infinity, ax = x0, ay = y0;
+  for (let s = 1; s <= 12; s++) {
+    const u = s / 12, v = 1 - u;
+    const bx = v * v * v * x0 + 3 * v * v * u * mx + 3 * v * u * u * mx + u * u * u * x1;
+    const by = v * v * v * y0 + 3 * v * v * u * y0 + 3 * v * u * u * y1 + u * u * u * y1;
+    best = Math.min(best, segmentDistance(px, py, ax, ay, bx, by));
+    ax = bx; ay = by;
+  }
+  return best;
 }

@@ -7,6 +7,8 @@ import { draw as drawFlowgraph } from "./flowgraph.js";
 import { draw as drawFilters } from "./filters.js";
 import { draw as drawAltair } from "./altair.js";
 import { draw as drawEpisode } from "./episode.js";
+import { draw as drawLive } from "./live.js";
+import { draw as drawBalance } from "./balance.js";
 import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
 import { formatHash, hashAnchor, hashHasState, parseHash, readState, updateBackLink, updateOpenLink,
   writeState } from "./state.js";
@@ -69,13 +71,26 @@ async function loadEpisode(mount) {
   return { ...graph, episode };
 }
 
+async function loadLive(mount) {
+  const { chapter, manifest, images } = mount.dataset;
+  if (!chapter || !manifest || !images) throw new Error("data-chapter, data-manifest and data-images are needed");
+  const [graph, manifestJson] = await Promise.all([loadGraph(mount), loadJson(manifest)]);
+  return { ...graph, manifestJson, chapter, images, siteRoot: SITE_ROOT.href, load: loadJson };
+}
+
 // The figure kinds: data-kind -> how to load its data and draw it.
 const KINDS = {
   flowgraph: { load: loadGraph, draw: drawFlowgraph },
   filters: { load: loadGraph, draw: drawFilters },
   altair: { load: loadSpec, draw: drawAltair },
   episode: { load: loadEpisode, draw: drawEpisode },
+  live: { load: loadLive, draw: drawLive },
+  balance: { load: loadEpisode, draw: drawBalance },
 };
+
+// Figures that react to each other (a click on a chart's round opens it in the live figure)
+// meet on one dispatch per page, not through globals.
+let bus = globalThis.d3?.dispatch("round");
 
 // ---- one figure
 
@@ -117,6 +132,8 @@ async function mountFigure(mount) {
   const figure = kind.draw(mount, data, {
     ...state,
     standalone,
+    bus,
+    specPath: mount.dataset.spec,
     onChange(next) {
       state = { ...state, ...next };
       writeState(id, standalone, next);
@@ -175,6 +192,7 @@ function keepStateOnAnchorClicks() {
 // ---- every figure on the page
 
 async function mountAll() {
+  bus = globalThis.d3?.dispatch("round");
   const mounts = [...document.querySelectorAll(".fg-mount:not([data-mounted])")];
   // Until the figures have drawn, the browser cannot scroll to an anchor below them correctly.
   const anchor = hashAnchor();

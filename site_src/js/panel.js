@@ -16,11 +16,11 @@ export function describeNode(node, shape) {
 }
 
 // terms(g, i, values) -> [{source, weight, value?, contribution?}] sorted by what matters most.
-export function terms(g, i, values) {
+export function terms(g, i, values, weights = g.weights) {
   const list = [];
   for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) {
     const source = g.sources[j];
-    const weight = g.weights[j];
+    const weight = weights[j];
     list.push(values ? { source, weight, value: values[source], contribution: weight * values[source] }
       : { source, weight });
   }
@@ -28,13 +28,20 @@ export function terms(g, i, values) {
   return list.sort((a, b) => key(b) - key(a) || a.source - b.source);
 }
 
-// renderPanel(container (d3 selection), {node, index, g, nodes, shape, values, onGo, onClose})
-export function renderPanel(container, { node, index, g, nodes, shape, values, onGo, onClose }) {
+// renderPanel(container (d3 selection), {node, index, g, nodes, shape, values, weights?, onGo,
+// onClose, pinned?, onPin?}); weights: the CSR weights in use (pruned ones at 0).
+export function renderPanel(container, { node, index, g, nodes, shape, values, weights = g.weights, onGo, onClose,
+  pinned = null, onPin = null }) {
   container.selectAll("*").remove();
   container.attr("hidden", null);
   const head = container.append("div").attr("class", "fg-panel-head");
   head.append("strong").text(describeNode(node, shape));
-  head.append("button").attr("type", "button").attr("class", "fg-panel-close").attr("aria-label", "Close the panel")
+  const buttons = head.append("span");
+  if (onPin) {
+    buttons.append("button").attr("type", "button").attr("class", "fg-button fg-panel-pin")
+      .attr("aria-pressed", pinned ? "true" : "false").text(pinned ? "unpin" : "pin").on("click", onPin);
+  }
+  buttons.append("button").attr("type", "button").attr("class", "fg-panel-close").attr("aria-label", "Close the panel")
     .text("×").on("click", onClose);
   const facts = container.append("div").attr("class", "fg-panel-facts");
   facts.append("span").text(`bounds ${formatBounds(node.bounds)}`);
@@ -43,7 +50,7 @@ export function renderPanel(container, { node, index, g, nodes, shape, values, o
     facts.append("span").text(shape.length === 2 ? "a pixel of the image, scaled to [0, 1]" : "an input of the network");
     return;
   }
-  const list = terms(g, index, values);
+  const list = terms(g, index, values, weights).filter((t) => t.weight !== 0);
   const act = node.activation === "relu" ? "ReLU" : "";
   const formula = container.append("div").attr("class", "fg-panel-formula");
   formula.append("span").text(`${node.id} = ${act}${act ? "(" : ""}${format2(node.bias)} `);

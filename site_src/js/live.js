@@ -1,0 +1,439 @@
+// The network in the reader's hands: draw a digit (or start from a test image) and the exact
+// graph answers at every stroke; prune it with a threshold on |weight| and see its accuracy on
+// all 10,000 test images (evaluated here, without retraining); step through the lottery rounds
+// the build saved (which were retrained); find a node by name; pin nodes to see the paths
+// between them. Every choice lives in the URL hash.
+
+import { draw as drawFlowgraph } from "./flowgraph.js";
+import { ancestors, batchEvaluator, compile, descendants, pixelInputs } from "./graph.js";
+import { createPad, decodePixels, encodePixels } from "./pad.js";
+import { sampleChoice } from "./filters.js";
+import { format2 } from "./constants.js";
+
+const SIDE = 28;
+
+// draw(element, {graph, compiled, traces, images (path), manifest (path), chapter, load(path)},
+//      {sample, drawing, output, node, threshold, layer, round, pins, zoom, onChange, bus})
+export function draw(element, data, options = {}) {
+  const d3 = globalThis.d3;
+  const onChange = options.onChange ?? (() => {});
+  const samples = data.traces?.samples ?? [];
+  const entry = data.manifestJson.experiments[data.chapter];
+  const rounds = entry.rounds;
+  const roundPaths = entry.round_flowgraphs;
+  let state = {
+    sample: samples.some((s) => s.id === options.sample) ? options.sample : "none",
+    drawing: options.drawing ?? "",
+    threshold: Math.max(0, Number(options.threshold) || 0),
+    layer: options.layer || "all",
+    round: rounds.some((r) => String(r.round) === String(options.round)) ? Number(options.round) : entry.selected_round,
+    output: options.output ?? "all",
+    node: options.node ?? "",
+    pins: options.pins ?? "",
+    zoom: options.zoom ?? "",
+  };
+  let graph = data.graph;
+  let g = data.compiled;
+  let input = null; // {pixels, label}
+  let mask = null;
+  let images = null; // the 10,000 test images, once loaded
+  let evaluator = null;
+  let baseline = null; // accuracy of the unpruned graph of this round
+  let flowgraph = null;
+  let pinView = null;
+
+  // ---- step: controls
+  const root = d3.select(element).append("div").attr("class", "fg-live");
+  const controls = root.append("div").attr("class", "fg-controls");
+  const sampleSelect = controls.append("label").call((l) => l.append("span").text("Start from "))
+    .append("select").attr("class", "fg-sample");
+  sampleSelect.selectAll("option").data([{ value: "none", text: "a blank pad" }, ...samples.map(sampleChoice)])
+    .join("option").attr("value", (d) => d.value).text((d) => d.text);
+  sampleSelect.on("change", () => {
+    state.sample = sampleSelect.property("value");
+    state.drawing = "";
+    startFromSample();
+    publish();
+  });
+  controls.append("button").attr("type", "button").attr("class", "fg-button fg-clear").text("Clear the pad")
+    .on("click", () => { state.sample = "none"; state.drawing = ""; startFromSample(); publish(); });
+
+  const roundBox = controls.append("span").attr("class", "fg-round");
+  roundBox.append("span").attr("class", "fg-control-label").text("Round ");
+  const prevRound = roundBox.append("button").attr("type", "button").attr("class", "fg-button").text("◀")
+    .attr("aria-label", "previous round").on("click", () => stepRound(-1));
+  const roundSelect = roundBox.append("select").attr("class", "fg-round-select").attr("aria-label", "lottery round");
+  roundSelect.selectAll("option").data(rounds).join("option").attr("value", (r) => r.round)
+    .text((r) => `${r.round}: ${r.weights.toLocaleString("en")} weights, ${(100 * r.test_accuracy).toFixed(1)}% test`);
+  roundSelect.on("change", () => setRound(Number(roundSelect.property("value")), true));
+  const nextRound = roundBox.append("button").attr("type", "button").attr("class", "fg-button").text("▶")
+    .attr("aria-label", "next round").on("click", () => stepRound(1));
+
+  const pruneBox = root.append("div").attr("class", "fg-controls fg-prune-controls");
+  const sliderLabel = pruneBox.append("label").attr("class", "fg-slider-label");
+  sliderLabel.append("span").text("Remove edges with |weight| below ");
+  const slider = sliderLabel.append("input").attr("type", "range").attr("class", "fg-threshold")
+    .attr("min", 0).attr("max", 1000).attr("step", 1)
+    .on("input", () => { state.threshold = sliderToThreshold(+slider.property("value")); applyPruning(); })
+    .on("change", () => publish());
+  const thresholdText = pruneBox.append("span").attr("class", "fg-threshold-text");
+  const layerSelect = pruneBox.append("label").call((l) => l.append("span").text(" in "))
+    .append("select").attr("class", "fg-prune-layer");
+  const findBox = pruneBox.append("span").attr("class", "fg-find");
+  const findInput = findBox.append("input").attr("type", "search").attr("class", "fg-find-input")
+    .attr("placeholder", "find a node: h1_5, y7, x[4,24]").attr("aria-label", "find a node by name")
+    .on("keydown", (event) => { if (event.key === "Enter") find(); });
+  findBox.append("button").attr("type", "button").attr("class", "fg-button").text("Find").on("click", () => find());
+  const findNote = findBox.append("span").attr("class", "fg-find-note").attr("aria-live", "polite");
+
+  // ---- step: the pad, what the network sees, the logits; and the graph
+  const body = root.append("div").attr("class", "fg-live-body");
+  const left = body.append("div").attr("class", "fg-live-left");
+  const pad = createPad(left, { onInput: (pixels) => { state.sample = "none"; setInput(pixels, "your drawing"); drawn(); } });
+  const seen = left.append("div").attr("class", "fg-seen");
+  seen.append("span").text("what the network reads:");
+  const seenCanvas = seen.append("canvas").attr("width", SIDE).attr("height", SIDE).attr("class", "fg-seen-image").node();
+  const logits = left.append("div").attr("class", "fg-logits").attr("aria-live", "polite");
+  const graphBox = body.append("div").attr("class", "fg-live-graph");
+
+  // ---- step: what pruning did, and the pinned paths
+  const stats = root.append("div").attr("class", "fg-prune-stats").attr("aria-live", "polite");
+  const confusion = root.append("div").attr("class", "fg-confusion");
+  root.append("p").attr("class", "fg-note").text("The threshold removes edges and evaluates what is left, without "
+    + "retraining: the network does not adapt. The lottery rounds were each retrained after pruning.");
+  const pinBox = root.append("div").attr("class", "fg-pins");
+
+  let drawnTimer = null;
+  function drawn() { // the URL follows the drawing once the pen rests
+    clearTimeout(drawnTimer);
+    drawnTimer = setTimeout(() => { state.drawing = encodePixels(pad.pixels()); publish(); }, 400);
+  }
+
+  // ---- step: the graph of the chosen round, with the reader's input and pruning
+  function mountGraph() {
+    flowgraph?.destroy();
+    graphBox.selectAll("*").remove();
+    flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null }, {
+      output: state.output, sample: "none", node: state.node, pins: state.pins, caption: false,
+      onChange: (next) => { Object.assign(state, next); publish(); },
+      onPins: (list) => { state.pins = list.map((i) => graph.nodes[i].id).join(","); showPins(); publish(); },
+    });
+    if (state.zoom) flowgraph.setZoomState(state.zoom);
+    flowgraph.onZoomChange(() => { state.zoom = flowgraph.zoomState(); publishSoon(); });
+    layerSelect.selectAll("option").data(["all", ...new Set(graph.nodes.filter((d) => d.kind !== "input").map((d) => String(d.layer)))])
+      .join("option").attr("value", (d) => d).text((d) => (d === "all" ? "every layer" : `layer ${d} only`));
+    layerSelect.property("value", state.layer);
+    layerSelect.on("change", () => { state.layer = layerSelect.property("value"); updateSlider(); applyPruning(); publish(); });
+    findBox.select("datalist").remove();
+    const list = findBox.append("datalist").attr("id", `fg-find-${data.chapter}`);
+    list.selectAll("option").data(graph.nodes.filter((d) => d.kind !== "input")).join("option").attr("value", (d) => d.id);
+    findInput.attr("list", `fg-find-${data.chapter}`);
+    evaluator = images ? batchEvaluator(g, images) : null;
+    baseline = evaluator ? score(g.weights) : null;
+    updateSlider();
+    if (input) flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
+    applyPruning();
+    showPins();
+  }
+
+  // Edges the threshold applies to (all, or those into one layer) and the largest |weight| there.
+  function eligible(k) {
+    return state.layer === "all" || String(graph.nodes[g.edgeTarget[k]].layer) === state.layer;
+  }
+  function maxWeight() {
+    let max = 0;
+    for (let k = 0; k < g.m; k++) if (eligible(k)) max = Math.max(max, Math.abs(g.edgeWeight[k]));
+    return max || 1;
+  }
+  // The slider is finer near 0, where most weights are: threshold = max × (position / 1000)².
+  function sliderToThreshold(position) { return maxWeight() * (position / 1000) ** 2; }
+  function updateSlider() {
+    slider.property("value", Math.round(1000 * Math.sqrt(Math.min(1, state.threshold / maxWeight()))));
+  }
+
+  function applyPruning() {
+    mask = new Uint8Array(g.m);
+    let removed = 0;
+    for (let k = 0; k < g.m; k++) {
+      if (eligible(k) && Math.abs(g.edgeWeight[k]) < state.threshold) { mask[k] = 1; removed++; }
+    }
+    const dead = flowgraph.setPruned(removed ? mask : null);
+    thresholdText.text(state.threshold ? format2Small(state.threshold) : "0 (nothing removed)");
+    const deadNames = graph.nodes.filter((d, i) => dead[i] && d.kind !== "input").map((d) => d.id);
+    const lines = [`${(g.m - removed).toLocaleString("en")} of ${g.m.toLocaleString("en")} edges kept`
+      + (removed ? ` (${removed.toLocaleString("en")} removed)` : "") + "."];
+    if (deadNames.length) {
+      lines.push(`${deadNames.length} node${deadNames.length > 1 ? "s" : ""} went dead (no input left, or no output reached): `
+        + `${deadNames.slice(0, 12).join(", ")}${deadNames.length > 12 ? ", …" : ""}.`);
+    }
+    if (!evaluator) lines.push(images === false ? "The test images could not be loaded." : "Loading the 10,000 test images…");
+    stats.selectAll("p").data(lines).join("p").text((line) => line);
+    if (evaluator) {
+      const t0 = performance.now();
+      const result = score(flowgraph.prunedWeights());
+      lastScore = { ...result, ms: performance.now() - t0 };
+      stats.append("p").attr("class", "fg-accuracy").text(`Test accuracy ${(100 * result.accuracy).toFixed(2)}% `
+        + `(${result.correct.toLocaleString("en")} of ${images.count.toLocaleString("en")} images)`
+        + (removed ? `, against ${(100 * baseline.accuracy).toFixed(2)}% with every edge.` : "."));
+      drawConfusion(result.confusion);
+    }
+    if (input) showLogits();
+  }
+  let lastScore = null;
+
+  function score(weights) {
+    const classes = graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class).map((d) => d.class);
+    const predictions = evaluator.predict(weights, classes);
+    const matrix = Array.from({ length: 10 }, () => new Array(10).fill(0));
+    let correct = 0;
+    for (let i = 0; i < images.count; i++) {
+      matrix[images.labels[i]][predictions[i]] += 1;
+      if (predictions[i] === images.labels[i]) correct++;
+    }
+    return { correct, accuracy: correct / images.count, confusion: matrix, predictions };
+  }
+
+  function drawConfusion(matrix) {
+    confusion.selectAll("*").remove();
+    confusion.append("div").attr("class", "fg-confusion-title").text("Confusion matrix: rows are the true digit, columns what the graph predicts.");
+    const max = d3.max(matrix.flat()) || 1;
+    const table = confusion.append("table").attr("class", "fg-confusion-table");
+    const head = table.append("thead").append("tr");
+    head.append("th").text("");
+    for (let c = 0; c < 10; c++) head.append("th").text(c);
+    const rows = table.append("tbody").selectAll("tr").data(matrix).join("tr");
+    rows.append("th").text((row, r) => r);
+    rows.selectAll("td").data((row, r) => row.map((count, c) => ({ count, diagonal: r === c }))).join("td")
+      .attr("class", (d) => (d.diagonal ? "fg-diagonal" : null))
+      .style("background", (d) => (d.count ? d3.interpolateRgb("#ffffff", d.diagonal ? "#9fc5e8" : "#f4a582")(Math.sqrt(d.count / max)) : null))
+      .text((d) => d.count || "");
+  }
+
+  // ---- step: the input: a test image or the reader's drawing
+  function setInput(pixels, label) {
+    input = { pixels: Uint8Array.from(pixels), label };
+    const ctx = seenCanvas.getContext("2d");
+    const image = ctx.createImageData(SIDE, SIDE);
+    pixels.forEach((v, i) => { image.data.set([255 - v, 255 - v, 255 - v, 255], 4 * i); });
+    ctx.putImageData(image, 0, 0);
+    flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label });
+    showLogits();
+  }
+
+  function showLogits() {
+    const values = flowgraph.inspect().values;
+    const outputs = graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class);
+    const numbers = outputs.map((d) => values[d.id]);
+    const best = numbers.indexOf(Math.max(...numbers));
+    const span = Math.max(...numbers.map(Math.abs)) || 1;
+    logits.selectAll("div.fg-logit").data(outputs.map((d, k) => ({ d, v: numbers[k], best: k === best })))
+      .join((enter) => {
+        const row = enter.append("div").attr("class", "fg-logit");
+        row.append("span").attr("class", "fg-logit-class");
+        row.append("span").attr("class", "fg-logit-bar");
+        row.append("span").attr("class", "fg-logit-value");
+        return row;
+      })
+      .classed("fg-best", (x) => x.best)
+      .call((row) => {
+        row.select(".fg-logit-class").text((x) => x.d.class);
+        row.select(".fg-logit-bar").style("width", (x) => `${(45 * Math.abs(x.v)) / span}%`)
+          .style("margin-left", (x) => (x.v < 0 ? `${45 - (45 * Math.abs(x.v)) / span}%` : "45%"))
+          .classed("fg-neg", (x) => x.v < 0);
+        row.select(".fg-logit-value").text((x) => format2(x.v));
+      });
+    logits.attr("aria-label", `the graph predicts ${outputs[best].class}`);
+  }
+
+  function startFromSample() {
+    sampleSelect.property("value", state.sample);
+    const sample = samples.find((s) => s.id === state.sample);
+    const drawing = state.drawing ? decodePixels(state.drawing) : null;
+    if (drawing) {
+      pad.showImage(drawing);
+      setInput(drawing, "your drawing");
+    } else if (sample) {
+      pad.showImage(sample.pixels);
+      setInput(sample.pixels, `test image #${sample.test_index}`);
+    } else {
+      pad.clear();
+      setInput(new Uint8Array(SIDE * SIDE), "a blank image");
+    }
+  }
+
+  // ---- step: lottery rounds, each graph fetched when first shown
+  async function setRound(number, fromControl) {
+    if (!rounds.some((r) => r.round === number)) return;
+    state.round = number;
+    roundSelect.property("value", number);
+    prevRound.attr("disabled", number === rounds[0].round ? "" : null);
+    nextRound.attr("disabled", number === rounds[rounds.length - 1].round ? "" : null);
+    const path = roundPaths[rounds.findIndex((r) => r.round === number)];
+    stats.selectAll("p").data([`Loading round ${number}…`]).join("p").text((t) => t);
+    graph = await data.load(path);
+    g = compile(graph);
+    state.threshold = Math.min(state.threshold, maxWeightOf(g));
+    mountGraph();
+    if (fromControl) publish();
+  }
+  const maxWeightOf = (graph_) => graph_.edgeWeight.reduce((a, w) => Math.max(a, Math.abs(w)), 0);
+  function stepRound(delta) {
+    const k = rounds.findIndex((r) => r.round === state.round) + delta;
+    if (k >= 0 && k < rounds.length) setRound(rounds[k].round, true);
+  }
+  options.bus?.on(`round.live-${data.chapter}`, (event) => {
+    if (event.spec?.startsWith(`data/${data.chapter}/`)) {
+      setRound(event.round, true);
+      element.closest("figure")?.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+  });
+
+  // ---- step: find a node by name
+  function find() {
+    const text = findInput.property("value").trim();
+    const pixel = text.match(/^x\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]$/);
+    const id = pixel ? `x${Number(pixel[1]) * SIDE + Number(pixel[2])}` : text;
+    const known = graph.nodes.some((d) => d.id === id);
+    findNote.text(known ? "" : `${text || "(nothing)"} is not in this graph${pixel ? ": the network does not read that pixel" : ""}.`);
+    if (known) flowgraph.centerOn(id);
+  }
+
+  // ---- step: pinned nodes and the paths between them, as a second, compact graph
+  function showPins() {
+    pinView?.destroy();
+    pinView = null;
+    pinBox.selectAll("*").remove();
+    const ids = state.pins.split(",").filter((id) => g.index.has(id));
+    if (!ids.length) {
+      pinBox.append("p").attr("class", "fg-note").text("Pin nodes (shift-click, or “pin” in a node's panel) to see the paths between them here.");
+      return;
+    }
+    const keep = new Set(ids);
+    for (const a of ids) {
+      const down = descendants(g, a);
+      for (const b of ids) if (a !== b && down.has(b)) {
+        const up = ancestors(g, b);
+        for (const id of down) if (up.has(id)) keep.add(id);
+      }
+    }
+    if (ids.length === 1) { // one pin: it and its neighbours
+      const i = g.index.get(ids[0]);
+      for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) keep.add(g.ids[g.sources[j]]);
+      for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1]; j++) keep.add(g.ids[g.edgeTarget[g.outEdges[j]]]);
+    }
+    const subset = Uint8Array.from(graph.nodes, (d) => (keep.has(d.id) ? 1 : 0));
+    pinBox.append("p").attr("class", "fg-pins-title").text(`Pinned: ${ids.join(", ")}. `
+      + `${ids.length > 1 ? "The paths between them" : "It and its neighbours"}: ${keep.size} nodes.`);
+    const holder = pinBox.append("div").attr("class", "fg-pins-graph");
+    pinView = drawFlowgraph(holder.node(), { graph, compiled: g, traces: null },
+      { output: "all", sample: "none", caption: false, subset, positions: compactLayout(graph, subset), onChange: () => {} });
+    if (input) pinView.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
+    if (mask) pinView.setPruned(mask);
+  }
+
+  // ---- step: the URL hash
+  let publishTimer = null;
+  function publishSoon() { clearTimeout(publishTimer); publishTimer = setTimeout(publish, 250); }
+  function publish() {
+    onChange({ sample: state.sample, drawing: state.drawing, threshold: state.threshold ? String(+state.threshold.toPrecision(4)) : "",
+      layer: state.layer === "all" ? "" : state.layer, round: String(state.round), output: state.output,
+      node: state.node, pins: state.pins, zoom: state.zoom });
+  }
+
+  // ---- step: the test images, fetched after the figure is drawn, decompressed as they stream in
+  async function loadImages() {
+    try {
+      const response = await fetch(new URL(data.images, data.siteRoot));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const bytes = new Uint8Array(await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+      const count = bytes.length / (1 + SIDE * SIDE);
+      images = { count, labels: bytes.subarray(0, count), pixels: bytes.subarray(count) };
+      await new Promise((resolve) => setTimeout(resolve, 0)); // let the page breathe before the first pass
+      evaluator = batchEvaluator(g, images);
+      baseline = score(g.weights);
+      applyPruning();
+    } catch (error) {
+      images = false;
+      console.error(`${data.images}: ${error.message}`);
+      applyPruning();
+    }
+  }
+
+  const ready = (async () => {
+    if (state.round !== entry.selected_round) await setRound(state.round, false);
+    else {
+      roundSelect.property("value", state.round);
+      nextRound.attr("disabled", "");
+      mountGraph();
+    }
+    startFromSample();
+    loadImages();
+  })();
+
+  return {
+    ready,
+    update(next = {}) {
+      if (next.round !== undefined && Number(next.round) !== state.round) setRound(Number(next.round), false);
+      if ((next.drawing ?? "") !== state.drawing || (next.sample ?? "none") !== state.sample) {
+        state.drawing = next.drawing ?? "";
+        state.sample = next.sample ?? "none";
+        startFromSample();
+      }
+      const threshold = Math.max(0, Number(next.threshold) || 0);
+      if (threshold !== state.threshold || (next.layer || "all") !== state.layer) {
+        state.threshold = threshold;
+        state.layer = next.layer || "all";
+        layerSelect.property("value", state.layer);
+        updateSlider();
+        applyPruning();
+      }
+    },
+    inspect() {
+      return { state: { ...state }, input: input ? Array.from(input.pixels) : null, graph: flowgraph.inspect(),
+        score: lastScore ? { correct: lastScore.correct, accuracy: lastScore.accuracy, ms: lastScore.ms,
+          predictions: Array.from(lastScore.predictions) } : null,
+        imagesLoaded: !!evaluator, pinned: pinView ? pinView.inspect().visible : [] };
+    },
+    screenPosition: (id) => flowgraph.screenPosition(id),
+    // For the tests and benchmarks: prune at a threshold (in |weight|), as the slider does.
+    setThreshold(threshold, layer = "all") {
+      state.threshold = threshold;
+      state.layer = layer;
+      layerSelect.property("value", layer);
+      updateSlider();
+      applyPruning();
+      publish();
+      return lastScore;
+    },
+    destroy() {
+      clearTimeout(drawnTimer);
+      clearTimeout(publishTimer);
+      options.bus?.on(`round.live-${data.chapter}`, null);
+      flowgraph?.destroy();
+      pinView?.destroy();
+      root.remove();
+    },
+  };
+}
+
+function format2Small(v) {
+  return v >= 0.01 ? format2(v) : v.toPrecision(2);
+}
+
+// A compact layout for a handful of nodes: each layer a column (in the full layout's order, at
+// its x), its nodes spread evenly.
+export function compactLayout(graph, subset) {
+  const byLayer = new Map();
+  graph.nodes.forEach((d, i) => {
+    if (!subset[i]) return;
+    if (!byLayer.has(d.layer)) byLayer.set(d.layer, []);
+    byLayer.get(d.layer).push(i);
+  });
+  const positions = graph.nodes.map((d) => ({ x: d.x, y: d.y }));
+  const layers = [...byLayer.keys()].sort((a, b) => a - b);
+  layers.forEach((layer, column) => {
+    const members = byLayer.get(layer).sort((a, b) => graph.nodes[a].y - graph.nodes[b].y || graph.nodes[a].x - graph.nodes[b].x);
+    members.forEach((i, k) => { positions[i] = { x: column * 260, y: (k - (members.length - 1) / 2) * 56 }; });
+  });
+  return positions;
+}
