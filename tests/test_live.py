@@ -24,7 +24,7 @@ def open_live(page, url):
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(url)
     page.wait_for_function(READY, timeout=20_000)
-    page.wait_for_function("window.flowgraphReport.figures.get('live').figure.inspect().imagesLoaded", timeout=30_000)
+    page.wait_for_function("window.flowgraphReport.figures.get('live').figure.inspect().score !== null", timeout=30_000)
 
 
 def selected_round_graph(quick_build, manifest, chapter="mnist-mlp-lth"):

@@ -201,8 +201,16 @@ export function batchEvaluator(g, images) {
     if (g.input[i] < 0 && g.outOffsets[i] === g.outOffsets[i + 1]) outputs.push(i);
   }
 
-  const fromInput = new Uint8Array(g.m); // per CSR entry: its source is an input (scattered instead)
-  for (let j = 0; j < g.m; j++) fromInput[j] = g.input[g.sources[j]] >= 0 ? 1 : 0;
+  // Per non-input node, its CSR entries whose source is not an input (the inputs are scattered).
+  const rest = [];
+  const restOffsets = new Int32Array(g.n + 1);
+  for (let i = 0; i < g.n; i++) {
+    if (g.input[i] < 0) for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) if (g.input[g.sources[j]] < 0) rest.push(j);
+    restOffsets[i + 1] = rest.length;
+  }
+  const restIndex = Int32Array.from(rest);
+  const computed = []; // non-input nodes, in order
+  for (let i = 0; i < g.n; i++) if (g.input[i] < 0) computed.push(i);
 
   return {
     count,
@@ -215,8 +223,6 @@ export function batchEvaluator(g, images) {
       const predictions = new Int32Array(count);
       const outputClass = classes ?? outputs.map((i, k) => k);
       for (let image = 0; image < count; image++) {
-        values.fill(0);
-        pre.fill(0);
         for (let k = offsets[image]; k < offsets[image + 1]; k++) {
           const node = inputNode[where[k]];
           if (node < 0) continue;
@@ -227,18 +233,23 @@ export function batchEvaluator(g, images) {
             pre[g.edgeTarget[e]] += perEdge[e] * v;
           }
         }
-        for (let i = 0; i < g.n; i++) {
-          if (g.input[i] >= 0) continue;
+        for (const i of computed) {
           let s = pre[i];
-          for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) {
-            if (!fromInput[j]) s += weights[j] * values[g.sources[j]];
+          for (let q = restOffsets[i]; q < restOffsets[i + 1]; q++) {
+            const j = restIndex[q];
+            s += weights[j] * values[g.sources[j]];
           }
           s += g.bias[i];
           values[i] = g.isRelu[i] && s < 0 ? 0 : s;
+          pre[i] = 0;
         }
         let best = 0;
         for (let k = 1; k < outputs.length; k++) if (values[outputs[k]] > values[outputs[best]]) best = k;
         predictions[image] = outputClass[best];
+        for (let k = offsets[image]; k < offsets[image + 1]; k++) { // back to zeros for the next image
+          const node = inputNode[where[k]];
+          if (node >= 0) values[node] = 0;
+        }
       }
       return predictions;
     },

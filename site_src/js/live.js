@@ -5,7 +5,7 @@
 // between them. Every choice lives in the URL hash.
 
 import { draw as drawFlowgraph } from "./flowgraph.js";
-import { ancestors, batchEvaluator, compile, descendants, pixelInputs } from "./graph.js";
+import { ancestors, compile, descendants, pixelInputs } from "./graph.js";
 import { createPad, decodePixels, encodePixels } from "./pad.js";
 import { sampleChoice } from "./filters.js";
 import { format2 } from "./constants.js";
@@ -36,9 +36,10 @@ export function draw(element, data, options = {}) {
   let g = data.compiled;
   let input = null; // {pixels, label}
   let mask = null;
-  let images = null; // the 10,000 test images, once loaded
-  let evaluator = null;
+  let labels = null; // the test images' labels, once the scorer has loaded the images (false: failed)
   let baseline = null; // accuracy of the unpruned graph of this round
+  let graphKey = 0; // which graph the scorer holds
+  const scorer = new Scorer(new URL(data.images, data.siteRoot).href);
   let flowgraph = null;
   let pinView = null;
 
@@ -128,8 +129,10 @@ export function draw(element, data, options = {}) {
     const list = findBox.append("datalist").attr("id", `fg-find-${data.chapter}`);
     list.selectAll("option").data(graph.nodes.filter((d) => d.kind !== "input")).join("option").attr("value", (d) => d.id);
     findInput.attr("list", `fg-find-${data.chapter}`);
-    evaluator = images ? batchEvaluator(g, images) : null;
-    baseline = evaluator ? score(g.weights) : null;
+    graphKey += 1;
+    baseline = null;
+    scorer.setGraph(graph, graphKey);
+    scoreBaseline();
     updateSlider();
     if (input) flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
     applyPruning();
@@ -151,13 +154,24 @@ export function draw(element, data, options = {}) {
     slider.property("value", Math.round(1000 * Math.sqrt(Math.min(1, state.threshold / maxWeight()))));
   }
 
+  let lastPruneMs = null;
+  let lastMaskKey = null;
+  let lastDead = null;
   function applyPruning() {
+    const t0 = performance.now();
     mask = new Uint8Array(g.m);
     let removed = 0;
     for (let k = 0; k < g.m; k++) {
       if (eligible(k) && Math.abs(g.edgeWeight[k]) < state.threshold) { mask[k] = 1; removed++; }
     }
-    const dead = flowgraph.setPruned(removed ? mask : null);
+    // Redraw the graph only when the pruning changed (not when a score comes back).
+    const maskKey = `${graphKey}|${state.layer}|${state.threshold}`;
+    if (maskKey !== lastMaskKey) {
+      lastMaskKey = maskKey;
+      lastDead = flowgraph.setPruned(removed ? mask : null);
+    }
+    const dead = lastDead;
+    const syncMs = performance.now() - t0;
     thresholdText.text(state.threshold ? format2Small(state.threshold) : "0 (nothing removed)");
     const deadNames = graph.nodes.filter((d, i) => dead[i] && d.kind !== "input").map((d) => d.id);
     const lines = [`${(g.m - removed).toLocaleString("en")} of ${g.m.toLocaleString("en")} edges kept`
@@ -166,31 +180,38 @@ export function draw(element, data, options = {}) {
       lines.push(`${deadNames.length} node${deadNames.length > 1 ? "s" : ""} went dead (no input left, or no output reached): `
         + `${deadNames.slice(0, 12).join(", ")}${deadNames.length > 12 ? ", …" : ""}.`);
     }
-    if (!evaluator) lines.push(images === false ? "The test images could not be loaded." : "Loading the 10,000 test images…");
+    if (labels === false) lines.push("The test images could not be loaded.");
+    else if (!baseline) lines.push("Scoring the graph on the 10,000 test images…");
     stats.selectAll("p").data(lines).join("p").text((line) => line);
-    if (evaluator) {
-      const t0 = performance.now();
-      const result = score(flowgraph.prunedWeights());
-      lastScore = { ...result, ms: performance.now() - t0 };
-      stats.append("p").attr("class", "fg-accuracy").text(`Test accuracy ${(100 * result.accuracy).toFixed(2)}% `
-        + `(${result.correct.toLocaleString("en")} of ${images.count.toLocaleString("en")} images)`
-        + (removed ? `, against ${(100 * baseline.accuracy).toFixed(2)}% with every edge.` : "."));
-      drawConfusion(result.confusion);
-    }
     if (input) showLogits();
+    // The accuracy comes from the scorer, off the main thread; only the latest request counts.
+    const requested = performance.now();
+    const weights = flowgraph.prunedWeights();
+    const key = graphKey;
+    if (!baseline) return Promise.resolve(lastScore);
+    return scorer.score(weights, key).then((predictions) => {
+      if (!predictions || key !== graphKey) return lastScore;
+      const result = tally(predictions);
+      lastScore = { ...result, ms: performance.now() - requested };
+      lastPruneMs = lastScore.ms + syncMs;
+      stats.select(".fg-accuracy").remove();
+      stats.append("p").attr("class", "fg-accuracy").text(`Test accuracy ${(100 * result.accuracy).toFixed(2)}% `
+        + `(${result.correct.toLocaleString("en")} of ${labels.length.toLocaleString("en")} images)`
+        + (removed && baseline ? `, against ${(100 * baseline.accuracy).toFixed(2)}% with every edge.` : "."));
+      drawConfusion(result.confusion);
+      return lastScore;
+    });
   }
   let lastScore = null;
 
-  function score(weights) {
-    const classes = graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class).map((d) => d.class);
-    const predictions = evaluator.predict(weights, classes);
+  function tally(predictions) {
     const matrix = Array.from({ length: 10 }, () => new Array(10).fill(0));
     let correct = 0;
-    for (let i = 0; i < images.count; i++) {
-      matrix[images.labels[i]][predictions[i]] += 1;
-      if (predictions[i] === images.labels[i]) correct++;
+    for (let i = 0; i < labels.length; i++) {
+      matrix[labels[i]][predictions[i]] += 1;
+      if (predictions[i] === labels[i]) correct++;
     }
-    return { correct, accuracy: correct / images.count, confusion: matrix, predictions };
+    return { correct, accuracy: correct / labels.length, confusion: matrix, predictions };
   }
 
   function drawConfusion(matrix) {
@@ -210,7 +231,9 @@ export function draw(element, data, options = {}) {
   }
 
   // ---- step: the input: a test image or the reader's drawing
+  let lastInputMs = null; // how long the last input took to evaluate and draw (benchmarks/)
   function setInput(pixels, label) {
+    const t0 = performance.now();
     input = { pixels: Uint8Array.from(pixels), label };
     const ctx = seenCanvas.getContext("2d");
     const image = ctx.createImageData(SIDE, SIDE);
@@ -218,6 +241,7 @@ export function draw(element, data, options = {}) {
     ctx.putImageData(image, 0, 0);
     flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label });
     showLogits();
+    lastInputMs = performance.now() - t0;
   }
 
   function showLogits() {
@@ -340,23 +364,24 @@ export function draw(element, data, options = {}) {
       node: state.node, pins: state.pins, zoom: state.zoom });
   }
 
-  // ---- step: the test images, fetched after the figure is drawn, decompressed as they stream in
+  // ---- step: the test images, loaded and scored by a worker once the figure is drawn
+  let loadStartedAt = null;
   async function loadImages() {
-    try {
-      const response = await fetch(new URL(data.images, data.siteRoot));
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const bytes = new Uint8Array(await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-      const count = bytes.length / (1 + SIDE * SIDE);
-      images = { count, labels: bytes.subarray(0, count), pixels: bytes.subarray(count) };
-      await new Promise((resolve) => setTimeout(resolve, 0)); // let the page breathe before the first pass
-      evaluator = batchEvaluator(g, images);
-      baseline = score(g.weights);
+    loadStartedAt = performance.now();
+    labels = await scorer.load();
+    if (labels) scoreBaseline();
+    else applyPruning();
+  }
+
+  // The unpruned graph's accuracy, the yardstick for every threshold (not replaced by them).
+  function scoreBaseline() {
+    if (!labels) return;
+    const key = graphKey;
+    scorer.score(g.weights, key, false).then((predictions) => {
+      if (!predictions || key !== graphKey) return;
+      baseline = tally(predictions);
       applyPruning();
-    } catch (error) {
-      images = false;
-      console.error(`${data.images}: ${error.message}`);
-      applyPruning();
-    }
+    });
   }
 
   const ready = (async () => {
@@ -392,18 +417,20 @@ export function draw(element, data, options = {}) {
       return { state: { ...state }, input: input ? Array.from(input.pixels) : null, graph: flowgraph.inspect(),
         score: lastScore ? { correct: lastScore.correct, accuracy: lastScore.accuracy, ms: lastScore.ms,
           predictions: Array.from(lastScore.predictions) } : null,
-        imagesLoaded: !!evaluator, pinned: pinView ? pinView.inspect().visible : [] };
+        imagesLoaded: !!baseline, pinned: pinView ? pinView.inspect().visible : [],
+        timings: { input: lastInputMs, preprocess: pad.preprocessMs(), prune: lastPruneMs, loadStartedAt } };
     },
     screenPosition: (id) => flowgraph.screenPosition(id),
-    // For the tests and benchmarks: prune at a threshold (in |weight|), as the slider does.
-    setThreshold(threshold, layer = "all") {
+    // For the tests and benchmarks: prune at a threshold (in |weight|), as the slider does;
+    // resolves with the score once the worker has it.
+    async setThreshold(threshold, layer = "all") {
       state.threshold = threshold;
       state.layer = layer;
       layerSelect.property("value", layer);
       updateSlider();
-      applyPruning();
+      const pending = applyPruning();
       publish();
-      return lastScore;
+      return pending;
     },
     destroy() {
       clearTimeout(drawnTimer);
@@ -411,6 +438,7 @@ export function draw(element, data, options = {}) {
       options.bus?.on(`round.live-${data.chapter}`, null);
       flowgraph?.destroy();
       pinView?.destroy();
+      scorer.terminate();
       root.remove();
     },
   };
@@ -436,4 +464,73 @@ export function compactLayout(graph, subset) {
     members.forEach((i, k) => { positions[i] = { x: column * 260, y: (k - (members.length - 1) / 2) * 56 }; });
   });
   return positions;
+}
+
+
+// The page's side of scorer.js: one request at a time; a request made while another is running
+// replaces any that was waiting, so a dragged slider is scored at its latest position.
+class Scorer {
+  constructor(url) {
+    this.url = url;
+    this.worker = new Worker(new URL("./scorer.js", import.meta.url), { type: "module" });
+    this.waiting = new Map();
+    this.nextId = 0;
+    this.busy = false;
+    this.queue = []; // requests not yet sent; a replaceable one gives way to the next
+    this.worker.onmessage = ({ data }) => this.receive(data);
+  }
+
+  load() {
+    return new Promise((resolve) => {
+      this.onImages = resolve;
+      this.worker.postMessage({ type: "images", url: this.url });
+    });
+  }
+
+  setGraph(graph, key) {
+    this.queue = this.queue.filter((r) => (r.key === key ? true : (r.resolve(null), false)));
+    this.worker.postMessage({ type: "graph", graph, key });
+  }
+
+  score(weights, key, replaceable = true) {
+    return new Promise((resolve) => {
+      const last = this.queue[this.queue.length - 1];
+      if (replaceable && last?.replaceable) { last.resolve(null); this.queue.pop(); }
+      this.queue.push({ weights: Float64Array.from(weights), key, resolve, replaceable });
+      this.pump();
+    });
+  }
+
+  pump() {
+    if (this.busy || !this.queue.length || !this.ready) return;
+    const { weights, key, resolve } = this.queue.shift();
+    this.busy = true;
+    const id = this.nextId++;
+    this.waiting.set(id, resolve);
+    this.worker.postMessage({ type: "score", id, key, weights }, [weights.buffer]);
+  }
+
+  receive(data) {
+    if (data.type === "images") {
+      this.ready = true;
+      this.onImages(data.labels);
+      this.pump();
+    } else if (data.type === "score") {
+      this.busy = false;
+      this.waiting.get(data.id)?.(data.predictions);
+      this.waiting.delete(data.id);
+      this.pump();
+    } else if (data.type === "error") {
+      console.error(`the test-image scorer: ${data.message}`);
+      this.busy = false;
+      if (data.message.startsWith("images")) this.onImages(false);
+      for (const resolve of this.waiting.values()) resolve(null);
+      this.waiting.clear();
+      this.pump();
+    }
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
 }

@@ -17,6 +17,7 @@ export function createPad(container, { onInput }) {
   let current = new Uint8Array(FIELD * FIELD);
   let last = null;
   let pending = false;
+  let lastPreprocessMs = null;
 
   function clear() {
     ctx.fillStyle = "#000";
@@ -63,7 +64,9 @@ export function createPad(container, { onInput }) {
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
+      const t0 = performance.now();
       current = preprocess(ctx.getImageData(0, 0, PAD, PAD).data);
+      lastPreprocessMs = performance.now() - t0;
       onInput(current, true);
     });
   }
@@ -86,7 +89,7 @@ export function createPad(container, { onInput }) {
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
   clear();
-  return { clear, showImage, pixels: () => current, element: canvas };
+  return { clear, showImage, pixels: () => current, element: canvas, preprocessMs: () => lastPreprocessMs };
 }
 
 // preprocess(rgba of the PAD × PAD canvas) -> Uint8Array(784) as MNIST made its digits.
