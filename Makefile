@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
+# Extra arguments for installing torch (the GitHub workflow points pip at PyTorch's CPU index).
+TORCH_PIP_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site data serve test chromium bench clean
+.PHONY: site data serve deploy test chromium bench clean
 
 # The whole site: every chapter, then mkdocs, built beside the old site/ and swapped in whole.
 site: $(VENV)/.installed
@@ -17,10 +19,14 @@ data: $(VENV)/.installed
 serve: site
 	$(PY) -m mkdocs serve
 
+# Publish from this machine to the gh-pages branch (set FLOWGRAPH_SITE_URL to its address).
+deploy: site
+	$(PY) -m mkdocs gh-deploy --force --site-dir build/gh-deploy
+
 # torch first, exactly the local CPU wheel; the constraints file keeps any later step from replacing it.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev,dask]'
 	touch $@
 
@@ -32,6 +38,8 @@ test: $(VENV)/.installed chromium
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/build_times.py
+	$(PY) benchmarks/live_speed.py
+	$(PY) benchmarks/page_interactive.py
 
 clean:
 	rm -rf build site test-artifacts

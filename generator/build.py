@@ -35,6 +35,7 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
     from .lock import build_lock
     from .paths import build_dir, default_site_dir, site_data_dir
     from .runner import run_chapters
+    from .provenance import build_info
     from .site import write_site_data
     from .sitebuild import build_site
 
@@ -51,12 +52,13 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
         with timed("data", timings):
             verify_checksums(fetch_mnist())    # once, before the tasks fan out
         log: list[dict] = []
+        record: dict[str, dict] = {}
         with timed("chapters", timings):
-            outputs = run_chapters(chosen, profile, workers, keep=kept, log=log)
+            outputs = run_chapters(chosen, profile, workers, keep=kept, log=log, record=record)
         with timed("site", timings):
             data = staging_dir_for(site_data_dir())
             try:
-                write_site_data(data, list(CHAPTERS.values()), outputs, profile)
+                write_site_data(data, list(CHAPTERS.values()), outputs, profile, build_info(profile, record))
                 site = build_site(data, site_dir)
             except BaseException:
                 shutil.rmtree(data, ignore_errors=True)

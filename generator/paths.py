@@ -7,6 +7,7 @@ build/                                 FLOWGRAPH_BUILD_DIR overrides
   site/                                the site data of the last build, merged into mkdocs by
     data/manifest.json                 site_src/hooks.py
     data/facts.json                    numbers the report text quotes, per chapter
+    data/build.json                    code version, packages, date, times (pages' "how this was made")
     data/<chapter>/...                 each chapter's JSON documents
     data/schema/*.schema.json
     figures/<chapter>/<figure>/index.md, figures/index.md
@@ -68,6 +69,7 @@ def site_data_dir() -> Path:
 # Paths relative to the site root, as written into the manifest and pages.
 MANIFEST = "data/manifest.json"
 FACTS = "data/facts.json"
+BUILD = "data/build.json"       # when, from what, how long: the one file that differs between builds
 
 
 def chapter_data(chapter_id: str, name: str) -> str:

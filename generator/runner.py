@@ -8,8 +8,10 @@ run in one parallel map, then the assemblies in another, so two cores stay busy.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 import types
+from datetime import date
 from pathlib import Path
 
 from . import cache
@@ -80,26 +82,44 @@ def _check_documents(output: ChapterOutput) -> None:
             validate(document, name)
 
 
-def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
-                 keep: list[Chapter] = (), log: list | None = None) -> dict[str, ChapterOutput]:
+def _meta(files: dict[str, bytes]) -> dict:
+    """When and how long an entry took to compute (meta.json, written with it)."""
+    return json.loads(files.get("meta.json", b"{}"))
+
+
+def _stamp(seconds: float) -> bytes:
+    return json.dumps({"seconds": round(seconds, 1), "date": date.today().isoformat()}).encode()
+
+
+def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: list[Chapter] = (),
+                 log: list | None = None, record: dict | None = None) -> dict[str, ChapterOutput]:
     """Outputs of `chapters` (brought up to date) and of `keep` (their latest cached output for
-    this profile, whatever code made it: --only). `log` gets a line per task and assembly run."""
+    this profile, whatever code made it: --only). `log` gets a line per task and assembly run;
+    `record` gets, per chapter, how long each task and the assembly took and whether it came from
+    the cache (for the pages' "how this was made")."""
     log = [] if log is None else log
+    record = {} if record is None else record
     outputs: dict[str, ChapterOutput] = {}
     for chapter in keep:
-        outputs[chapter.id] = _latest_output(chapter, profile)
+        outputs[chapter.id], meta = _latest_output(chapter, profile)
+        record[chapter.id] = {"tasks": [], "assembly": {**meta, "cached": True}}
     todo = []
     for chapter in chapters:
         config = chapter.configs[profile]
-        output = _load(output_folder(chapter, config), ChapterOutput.from_files, _check_documents)
-        if output is None:
+        record[chapter.id] = {"tasks": [], "assembly": None}
+        loaded = _load(output_folder(chapter, config), lambda f: (ChapterOutput.from_files(f), _meta(f)),
+                       lambda value: _check_documents(value[0]))
+        if loaded is None:
             todo.append(chapter)
         else:
-            outputs[chapter.id] = output
+            outputs[chapter.id] = loaded[0]
+            record[chapter.id]["assembly"] = {**loaded[1], "cached": True}
         # Cached task results are checked even when the output needs none of them, so that a
         # damaged entry is reported, not found by surprise later.
         for task in chapter.tasks(config):
-            _load(task_folder(chapter, task, config), lambda files: None)
+            meta = _load(task_folder(chapter, task, config), _meta)
+            if meta is not None:
+                record[chapter.id]["tasks"].append({"task": task.name, **meta, "cached": True})
 
     results: dict[tuple[str, str], TaskResult] = {}
     missing: list[tuple[Chapter, Task]] = []
@@ -115,9 +135,13 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
     where: list[dict] = []
     computed = workers.map([(task.function, task.args) for _, task in missing], desc="training", log=where)
     log.extend({"chapter": c.id, "task": t.name, **w} for (c, t), w in zip(missing, where))
-    for (chapter, task), result in zip(missing, computed):
-        cache.write_entry(task_folder(chapter, task, chapter.configs[profile]), result.to_files())
+    for (chapter, task), result, run in zip(missing, computed, where):
+        cache.write_entry(task_folder(chapter, task, chapter.configs[profile]),
+                          {**result.to_files(), "meta.json": _stamp(run["seconds"])})
         results[(chapter.id, task.name)] = result
+        record[chapter.id]["tasks"] = [t for t in record[chapter.id]["tasks"] if t["task"] != task.name]
+        record[chapter.id]["tasks"].append({"task": task.name, "seconds": round(run["seconds"], 1),
+                                            "date": date.today().isoformat(), "cached": False})
 
     calls = []
     for chapter in todo:
@@ -127,9 +151,14 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers,
     where = []
     assembled = workers.map(calls, desc="chapters", log=where)
     log.extend({"chapter": c.id, "task": "assemble", **w} for c, w in zip(todo, where))
-    for chapter, output in zip(todo, assembled):
-        cache.write_entry(output_folder(chapter, chapter.configs[profile]), output.to_files())
+    for chapter, output, run in zip(todo, assembled, where):
+        cache.write_entry(output_folder(chapter, chapter.configs[profile]),
+                          {**output.to_files(), "meta.json": _stamp(run["seconds"])})
         outputs[chapter.id] = output
+        record[chapter.id]["assembly"] = {"seconds": round(run["seconds"], 1), "date": date.today().isoformat(),
+                                          "cached": False}
+    for chapter_record in record.values():
+        chapter_record["tasks"].sort(key=lambda t: t["task"])
     return outputs
 
 
@@ -149,17 +178,17 @@ def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult]) ->
     return output
 
 
-def _latest_output(chapter: Chapter, profile: str) -> ChapterOutput:
+def _latest_output(chapter: Chapter, profile: str) -> tuple[ChapterOutput, dict]:
     prefix = output_key_prefix(chapter, chapter.configs[profile])
     root = chapter_cache_dir(prefix).parent
     candidates = sorted((p for p in root.glob(f"{prefix}*") if p.is_dir()),
                         key=lambda p: p.stat().st_mtime_ns, reverse=True) if root.is_dir() else []
     for folder in candidates:
-        output = _load(folder, ChapterOutput.from_files, _check_documents)
-        if output is not None:
+        loaded = _load(folder, lambda f: (ChapterOutput.from_files(f), _meta(f)), lambda v: _check_documents(v[0]))
+        if loaded is not None:
             if folder != output_folder(chapter, chapter.configs[profile]):
                 print(f"note: keeping chapter {chapter.id} as last built (its code has changed since)",
                       file=sys.stderr)
-            return output
+            return loaded
     raise ConfigError(f"--only: chapter {chapter.id} has never been built with profile {profile!r}; "
                       f"build it too (add it to --only or drop --only)")

@@ -9,7 +9,8 @@ from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from .chapter import Chapter, ChapterOutput
 from .errors import BuildError
 from .export import manifest_document
-from .paths import DOCS_DIR, FACTS, MANIFEST, SCHEMA_DIR, figure_page
+from .config import to_dict
+from .paths import BUILD, DOCS_DIR, FACTS, MANIFEST, SCHEMA_DIR, chapter_data, figure_page
 
 
 def chapter_page(chapter: Chapter) -> str:
@@ -24,11 +25,12 @@ def figure_page_markdown(chapter: Chapter, figure_id: str, figure: dict) -> str:
             f"[← Back to this figure in “{chapter.title}”](../../../{chapter.id}.md#fig-{figure_id}){{ .fg-back }}\n")
 
 
-def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, ChapterOutput], profile: str) -> None:
+def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, ChapterOutput], profile: str,
+                    build: dict) -> None:
     for chapter in chapters:
         if not (DOCS_DIR / f"{chapter.id}.md").exists():
             raise BuildError(f"docs/{chapter.id}.md is missing: every chapter in generator/chapters needs a page")
-    summaries, figures, facts, figure_entries, experiments = [], [], {}, {}, {}
+    summaries, figures, facts, figure_entries, experiments, written = [], [], {}, {}, {}, {}
     for chapter in chapters:
         output = outputs[chapter.id]
         try:
@@ -48,8 +50,14 @@ def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, Ch
         for path, document in output.documents.items():
             write_json_atomic(folder / path, document)
         for path, data in output.files.items():
+            if path in written and written[path] != data:
+                raise BuildError(f"chapters write different files to {path}; a shared file must be the same")
+            written[path] = data
             write_bytes_atomic(folder / path, data)
+        # The settings the chapter ran with, for readers to check (linked from its page).
+        write_json_atomic(folder / chapter_data(chapter.id, "config.json"), to_dict(chapter.configs[profile]))
     write_json_atomic(folder / MANIFEST, manifest_document(summaries, experiments, figures, profile))
+    write_json_atomic(folder / BUILD, build)
     write_json_atomic(folder / FACTS, {"profile": profile, "chapters": summaries, "facts": facts,
                                        "figures": figure_entries})
     for schema_file in sorted(SCHEMA_DIR.glob("*.schema.json")):   # so tools can validate what they fetch

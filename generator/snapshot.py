@@ -146,12 +146,13 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         if n["kind"] == "input" and image:
             grey = COLORS["pixel"] if value is None else "#" + f"{255 - round(value * 255):02x}" * 3
             half = cell / 2 - 1
-            out.append(f'<rect x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" height="{2 * half:.1f}" fill="{grey}"/>')
+            out.append(f'<rect class="fg-node" x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" '
+                       f'height="{2 * half:.1f}" fill="{grey}"/>')
             continue
         if "channel" in n:
             half = graph["layout"].get("map_cell", 6) / 2 - 0.5
-            out.append(f'<rect x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" height="{2 * half:.1f}" '
-                       f'fill="{"#9fb3c8" if n["activation"] == "relu" else "#c9d6e3"}"/>')
+            out.append(f'<rect class="fg-node" x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" '
+                       f'height="{2 * half:.1f}" fill="{"#9fb3c8" if n["activation"] == "relu" else "#c9d6e3"}"/>')
             continue
         constant = n["kind"] == "output" and n["id"] not in fed
         fill = COLORS["identity"] if n["kind"] == "neuron" and n["activation"] == "identity" else COLORS["fill"]
@@ -159,11 +160,12 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         dash = f' stroke-dasharray="{3 * px:.2f} {2 * px:.2f}"' if constant else ""
         sw = (2.5 if n["kind"] == "output" else 1.5) * px
         if n["kind"] == "neuron" and n["activation"] == "identity":
-            out.append(f'<rect x="{x - 0.9 * radius:.1f}" y="{y - 0.9 * radius:.1f}" width="{1.8 * radius:.1f}" '
-                       f'height="{1.8 * radius:.1f}" fill="{fill}" stroke="{stroke}" stroke-width="{sw:.2f}"/>')
+            out.append(f'<rect class="fg-node" x="{x - 0.9 * radius:.1f}" y="{y - 0.9 * radius:.1f}" '
+                       f'width="{1.8 * radius:.1f}" height="{1.8 * radius:.1f}" fill="{fill}" stroke="{stroke}" '
+                       f'stroke-width="{sw:.2f}"/>')
         else:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{fill}" stroke="{stroke}" '
-                       f'stroke-width="{sw:.2f}"{dash}/>')
+            out.append(f'<circle class="fg-node" cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{fill}" '
+                       f'stroke="{stroke}" stroke-width="{sw:.2f}"{dash}/>')
         v = f" [{_fmt(value)}]" if value is not None else ""
         if n["kind"] == "output":
             name = n.get("name", f"class {n['class']}")

@@ -11,6 +11,9 @@ Markdown stays Markdown; these placeholders are expanded here:
     [[chapters]]                   the list of chapters with their headline numbers
     [[excerpt PATH]]               a real data file of this build (site-relative PATH), shortened,
                                    as a JSON code block: the schema page's examples
+    [[cite]]                       a BibTeX entry for the report
+Every chapter page ends with how its numbers were made (from data/build.json), and every page
+that shows a figure carries link-preview tags (Open Graph, Twitter) with the figure's picture.
 An unknown name fails the build loudly. The site data comes from FLOWGRAPH_SITE_DATA (set by the
 build while it stages a new site) or else build/site, the last build's.
 """
@@ -31,7 +34,7 @@ from generator.paths import site_data_dir
 SITE_SRC = Path(__file__).resolve().parent
 ASSET_DIRS = ("js", "css", "vendor")
 PLACEHOLDER = re.compile(r"\[\[(fact|figure|excerpt) ([A-Za-z0-9_./-]+)((?: [a-z]+=[A-Za-z0-9_.-]+)*)( standalone)?\]\]"
-                         r"|\[\[chapters\]\]")
+                         r"|\[\[chapters\]\]|\[\[cite\]\]")
 
 
 def _data_dir() -> Path:
@@ -56,6 +59,8 @@ def on_config(config):
         raise PluginError(f"{facts} is missing: run `make site` (python -m generator.build) first")
     _report.clear()
     _report.update(json.loads(facts.read_text()))
+    _report["build"] = json.loads((_data_dir() / "data" / "build.json").read_text())
+    _report["site_url"] = config.get("site_url") or ""
     # The navigation follows the chapter registry (generator/chapters/__init__.py).
     config["nav"] = ([{"Report": "index.md"}]
                      + [{chapter["title"]: f"{chapter['id']}.md"} for chapter in _report["chapters"]]
@@ -127,6 +132,8 @@ def on_page_markdown(markdown, page, config, files):
     def expand(match: re.Match) -> str:
         if match.group(0) == "[[chapters]]":
             return _chapters_list()
+        if match.group(0) == "[[cite]]":
+            return _citation(config)
         kind, name, standalone = match.group(1), match.group(2), bool(match.group(4))
         options = dict(word.split("=", 1) for word in match.group(3).split())
         if kind != "figure" and options:
@@ -149,7 +156,10 @@ def on_page_markdown(markdown, page, config, files):
         slot = local if standalone or owner == chapter else f"{owner}-{local}"
         return _figure_html(global_id, slot, standalone, page.url, options)
 
-    return PLACEHOLDER.sub(expand, markdown)
+    markdown = PLACEHOLDER.sub(expand, markdown)
+    if chapter:
+        markdown += "\n\n" + _provenance(chapter, page)
+    return markdown
 
 
 def _shorten(value, depth: int = 0):
@@ -175,3 +185,93 @@ def _excerpt(path: str, page) -> str:
             if key in data:
                 data[key] = json.loads(file.read_text())[key]
     return "```json\n" + json.dumps(data, indent=1, ensure_ascii=False) + "\n```"
+
+
+def _provenance(chapter: str, page) -> str:
+    """How this chapter's numbers were made: profile, settings, code, packages, date, times."""
+    build = _report["build"]
+    record = build["chapters"].get(chapter, {})
+    # A Markdown link is relative to the Markdown file; mkdocs rewrites it for the page's URL.
+    config_link = posixpath.relpath(f"data/{chapter}/config.json", posixpath.dirname(page.file.src_uri) or ".")
+    code = (f"commit `{build['commit']}`" + (" with uncommitted changes" if build["dirty"] else "")
+            if build["commit"] != "unknown" else "a copy outside git")
+    packages = ", ".join(f"{name} {version}" for name, version in build["packages"].items())
+    config = json.loads((_data_dir() / "data" / chapter / "config.json").read_text())
+    rows = "\n".join(f"| `{key}` | {value} |" for key, value in _flatten(config))
+
+    def when(entry: dict) -> str:
+        if not entry:
+            return "unknown"
+        source = f"taken from the cache (computed {entry.get('date', '?')})" if entry.get("cached") else "computed in this build"
+        return f"{entry.get('seconds', '?')} s, {source}"
+    tasks = "\n".join(f"| {t['task']} | {when(t)} |" for t in record.get("tasks", []))
+    return (f'## How this was made {{ #how-this-was-made }}\n\n'
+            f'Every number on this page comes from the build of {build["date"]} with the `{build["profile"]}` '
+            f'profile, from {code}, on Python {build["python"]} with {packages}. '
+            f'Its settings are below and in [config.json]({config_link}); `make site` makes it all again.\n\n'
+            f'<details class="fg-provenance"><summary>Settings of this chapter</summary>\n\n'
+            f'| setting | value |\n|---|---|\n{rows}\n\n</details>\n\n'
+            f'| run | time |\n|---|---|\n{tasks}\n| assembling the figures and documents | {when(record.get("assembly"))} |\n')
+
+
+def _flatten(value, prefix: str = ""):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key != "type":
+                yield from _flatten(inner, f"{prefix}{key}.")
+    else:
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        yield prefix.rstrip("."), text
+
+
+def _citation(config) -> str:
+    build = _report["build"]
+    year = build["date"][:4]
+    url = _report["site_url"] or "https://github.com/"
+    return ("```bibtex\n"
+            f"@misc{{flowgraph_report_{year},\n"
+            f"  title        = {{{config['site_name']}}},\n"
+            f"  author       = {{{{The flowgraph-report authors}}}},\n"
+            f"  year         = {{{year}}},\n"
+            f"  howpublished = {{\\url{{{url}}}}},\n"
+            f"  note         = {{Built on {build['date']} from commit {build['commit']}, profile {build['profile']}}}\n"
+            "}\n```")
+
+
+# ---- link previews: Open Graph and Twitter cards for pages that show a figure
+
+def _page_figure(page):
+    """The figure a page is best previewed by: its own (a figure page), the chapter's key figure,
+    or the first chapter's on the landing page."""
+    src = page.file.src_uri
+    match = re.match(r"figures/([^/]+)/([^/]+)/index\.md$", src)
+    if match:
+        return f"{match.group(1)}/{match.group(2)}"
+    chapter = _page_chapter(page)
+    if chapter is None and src == "index.md" and _report["chapters"]:
+        chapter = _report["chapters"][0]["id"]
+    if chapter:
+        summary = next(c for c in _report["chapters"] if c["id"] == chapter)
+        return f"{chapter}/{summary['key_figure']}"
+    return None
+
+
+def on_post_page(output, page, config):
+    figure_id = _page_figure(page)
+    if not figure_id or figure_id not in _report["figures"]:
+        return output
+    figure = _report["figures"][figure_id]
+    base = _report["site_url"]
+    image = (base + figure["preview"]) if base else posixpath.relpath(figure["preview"], page.url or ".")
+    url = (base + page.url) if base else ""
+    title = figure["title"] if page.file.src_uri.startswith("figures/") else (page.title or config["site_name"])
+    description = " ".join(figure["caption"].split())[:300]
+    tags = {"og:type": "article", "og:site_name": config["site_name"], "og:title": title,
+            "og:description": description, "og:image": image, "og:image:width": "1200", "og:image:height": "630",
+            "og:image:alt": figure["title"], "twitter:card": "summary_large_image", "twitter:title": title,
+            "twitter:description": description, "twitter:image": image}
+    if url:
+        tags["og:url"] = url
+    meta = "".join(f'<meta {"name" if k.startswith("twitter:") else "property"}="{k}" '
+                   f'content="{html.escape(v, quote=True)}">' for k, v in tags.items())
+    return output.replace("</head>", meta + "</head>", 1)

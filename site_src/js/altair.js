@@ -1,5 +1,7 @@
-// An Altair chart: its Vega-Lite spec (data/charts/<figure-id>.vl.json) drawn by vega-embed.
+// An Altair chart: its Vega-Lite spec (data/<chapter>/<figure-id>.vl.json) drawn by vega-embed.
 // Charts keep no view state in the URL, so update() has nothing to do.
+
+import { canvasBlob, toCsv } from "./download.js";
 
 // draw(element, {spec, baseURL?}) -> {update, destroy, ready}; ready resolves once drawn.
 export function draw(element, data, options = {}) {
@@ -26,6 +28,16 @@ export function draw(element, data, options = {}) {
     ready,
     update() {},
     view: () => view,
+    exports() {
+      const spec = data.spec;
+      const rows = spec.data?.values ?? Object.values(spec.datasets ?? {})[0] ?? [];
+      return {
+        svg: () => view.toSVG(),
+        png: async () => canvasBlob(await view.toCanvas(2)),
+        json: () => spec,
+        csv: () => toCsv(rows),
+      };
+    },
     destroy() {
       if (view) view.finalize();
       container.remove();

@@ -4,7 +4,8 @@
 // the cart (buttons, or ← → on the figure) and watch the agent recover or fail, and restart from
 // any evaluation seed's start state.
 
-import { drawCart } from "./cart.js";
+import { cartAndGraphSvg, drawCart } from "./cart.js";
+import { svgToPng, toCsv } from "./download.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { evaluate } from "./graph.js";
 import { MAX_STEPS, STEPS_PER_SECOND, ended, observe, step as simulate } from "./cartpole.js";
@@ -137,6 +138,14 @@ export function draw(element, data, options = {}) {
   reset();
 
   return {
+    exports() {
+      const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);
+      return {
+        svg: () => picture().svg,
+        png: () => { const { svg, width, height } = picture(); return svgToPng(svg, width, height); },
+        json: () => ({ seed, steps, status, state, graph: graphFigure.exports().json() }),
+      };
+    },
     update(next = {}) {
       const wanted = starts.some((s) => String(s.seed) === String(next.seed)) ? Number(next.seed) : starts[0].seed;
       if (wanted !== seed) { seed = wanted; reset(); }

@@ -37,3 +37,14 @@ export function drawCart(container) {
     },
   };
 }
+
+// The cart drawing and the graph side by side, as one SVG (the download menu's picture).
+export function cartAndGraphSvg(cartSvg, graphFigure) {
+  const graph = graphFigure.exports().svg();
+  const width = Number(graph.match(/width="([\d.]+)"/)[1]);
+  const height = Number(graph.match(/height="([\d.]+)"/)[1]);
+  const cart = new XMLSerializer().serializeToString(cartSvg).replace("<svg ", '<svg x="0" y="0" width="300" height="110" ');
+  const inner = graph.replace("<svg ", `<svg x="310" y="0" `);
+  return { svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 310}" height="${Math.max(height, 110)}">`
+    + `<rect width="100%" height="100%" fill="#fff"/>${cart}${inner}</svg>`, width: width + 310, height: Math.max(height, 110) };
+}

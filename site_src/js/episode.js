@@ -2,7 +2,8 @@
 // evaluated on what it saw (flowgraph.js), its two Q-values and the push it chose. A slider and
 // a play button move through the steps; the step lives in the URL hash.
 
-import { drawCart } from "./cart.js";
+import { cartAndGraphSvg, drawCart } from "./cart.js";
+import { svgToPng, toCsv } from "./download.js";
 import { STEPS_PER_SECOND } from "./cartpole.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { evaluate } from "./graph.js";
@@ -100,6 +101,16 @@ export function draw(element, data, options = {}) {
   render();
 
   return {
+    exports() {
+      const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);
+      return {
+        svg: () => picture().svg,
+        png: () => { const { svg, width, height } = picture(); return svgToPng(svg, width, height); },
+        json: () => ({ step, values: Array.from(values ?? []), episode }),
+        csv: () => toCsv(episode.states.map((s, t) => ({ step: t, x: s[0], x_dot: s[1], theta: s[2], theta_dot: s[3],
+          action: episode.actions[t] ?? "" }))),
+      };
+    },
     update(next = {}) {
       stop();
       setStep(next.step ?? 0, false);

@@ -4,6 +4,7 @@
 // Also exports the image helpers the flowgraph figure uses for its "filters" mode.
 
 import { compile, firstLayerFilters } from "./graph.js";
+import { svgToPng } from "./download.js";
 import { COLORS, DEFAULT_OPTIONS, FILTERS, format2, formatBounds } from "./constants.js";
 
 const SIDE = 28; // MNIST images; input_shape in flowgraph.json
@@ -167,7 +168,34 @@ export function draw(element, data, options = {}) {
   }
   render();
 
+  // The grid as SVG: each filter (and its product with the input), its id, bias and bounds as text.
+  function gridSvg() {
+    const sample = samples.find((s) => s.id === state.sample);
+    const cardWidth = sample ? 2 * size + 18 : size + 12;
+    const perRow = 6, cardHeight = size + 56;
+    const width = perRow * cardWidth + 12, height = Math.ceil(filters.length / perRow) * cardHeight + 12;
+    const parts = filters.map((f, k) => {
+      const x = 12 + (k % perRow) * cardWidth, y = 12 + Math.floor(k / perRow) * cardHeight;
+      const node = nodes[f.index];
+      const images = [`<image x="${x}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${signedImageURL(f.weights)}"/>`];
+      if (sample) images.push(`<image x="${x + size + 6}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${signedImageURL(productValues(f.weights, sample.pixels))}"/>`);
+      return images.join("") + `<text x="${x}" y="${y + size + 16}" font-size="11" font-family="monospace" font-weight="700">${f.id}</text>`
+        + `<text x="${x}" y="${y + size + 30}" font-size="10" font-family="monospace">bias ${format2(node.bias)}</text>`
+        + `<text x="${x}" y="${y + size + 44}" font-size="10" font-family="monospace">bounds ${formatBounds(node.bounds).replace(/[⟨⟩]/g, (c) => (c === "⟨" ? "&lt;" : "&gt;"))}</text>`;
+    });
+    return { svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`
+      + `<rect width="100%" height="100%" fill="#fff"/>${parts.join("")}</svg>`, width, height };
+  }
+
   return {
+    exports() {
+      return {
+        svg: () => gridSvg().svg,
+        png: () => { const { svg, width, height } = gridSvg(); return svgToPng(svg, width, height); },
+        json: () => ({ view: { ...state }, filters: filters.map((f) => ({ id: f.id, bias: nodes[f.index].bias,
+          bounds: nodes[f.index].bounds, weights: Array.from(f.weights) })) }),
+      };
+    },
     update(next = {}) {
       const sample = resolveSample(next.sample ?? DEFAULT_OPTIONS.sample);
       if (sample === state.sample) return;

@@ -11,6 +11,8 @@ import { productValues, sampleChoice, sampleImage, signedImage } from "./filters
 import { attachZoom } from "./zoom.js";
 import { paintScene } from "./paint.js";
 import { describeNode, renderPanel } from "./panel.js";
+import { SvgContext } from "./svgcontext.js";
+import { canvasBlob } from "./download.js";
 
 const PALETTE = [COLORS.positive, COLORS.negative, COLORS.zero];
 
@@ -815,6 +817,35 @@ export function draw(element, data, options = {}) {
     },
     pins: () => [...pins].map((i) => nodes[i].id),
     prunedWeights: () => prunedWeights,
+    // The current view (zoom, output, input, pruning) for the download menu: SVG with text as
+    // text, PNG at twice the screen's size, and the data behind it.
+    exports() {
+      return {
+        svg: () => {
+          const ctx = new SvgContext(stage.clientWidth, stage.clientHeight);
+          paintScene(ctx, scene, transform, stage.clientWidth, stage.clientHeight);
+          return ctx.toString();
+        },
+        png: () => {
+          const scale = 2;
+          const canvas = document.createElement("canvas");
+          canvas.width = stage.clientWidth * scale;
+          canvas.height = stage.clientHeight * scale;
+          const ctx = canvas.getContext("2d");
+          ctx.setTransform(scale, 0, 0, scale, 0, 0);
+          ctx.fillStyle = "#ffffff";
+          ctx.fillRect(0, 0, stage.clientWidth, stage.clientHeight);
+          paintScene(ctx, scene, transform, stage.clientWidth, stage.clientHeight);
+          return canvasBlob(canvas);
+        },
+        json: () => {
+          const input = currentInput();
+          return { view: publicState(), input: input ? { label: input.label ?? input.sample?.id, values: Array.from(input.inputs) } : null,
+            values: values ? Object.fromEntries(nodes.map((d, i) => [d.id, values[i]])) : null,
+            removed_edges: pruned ? fg.edges.filter((e, k) => pruned[k]) : [], flowgraph: fg };
+        },
+      };
+    },
     // Where a node is drawn, in px from the stage's top left corner.
     screenPosition(id) {
       const i = g.index.get(id);

@@ -9,6 +9,7 @@ import { ancestors, compile, descendants, pixelInputs } from "./graph.js";
 import { createPad, decodePixels, encodePixels } from "./pad.js";
 import { sampleChoice } from "./filters.js";
 import { format2 } from "./constants.js";
+import { toCsv } from "./download.js";
 
 const SIDE = 28;
 
@@ -397,6 +398,16 @@ export function draw(element, data, options = {}) {
 
   return {
     ready,
+    exports() {
+      const graphExports = flowgraph.exports();
+      return {
+        svg: graphExports.svg,
+        png: graphExports.png,
+        json: () => ({ view: { ...state }, input: input ? Array.from(input.pixels) : null,
+          accuracy: lastScore?.accuracy ?? null, confusion: lastScore?.confusion ?? null, graph: graphExports.json() }),
+        csv: () => toCsv((lastScore?.confusion ?? []).map((row, truth) => ({ truth, ...Object.fromEntries(row.map((n, p) => [`predicted ${p}`, n])) }))),
+      };
+    },
     update(next = {}) {
       if (next.round !== undefined && Number(next.round) !== state.round) setRound(Number(next.round), false);
       if ((next.drawing ?? "") !== state.drawing || (next.sample ?? "none") !== state.sample) {

@@ -10,6 +10,7 @@ import { draw as drawEpisode } from "./episode.js";
 import { draw as drawLive } from "./live.js";
 import { draw as drawBalance } from "./balance.js";
 import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
+import { addDownloads } from "./download.js";
 import { formatHash, hashAnchor, hashHasState, parseHash, readState, updateBackLink, updateOpenLink,
   writeState } from "./state.js";
 
@@ -142,6 +143,8 @@ async function mountFigure(mount) {
   });
   if (figure.ready) await figure.ready;
   if (kind.draw !== drawAltair) links(state);
+  const chapter = (mount.dataset.flowgraph ?? mount.dataset.spec ?? "").match(/^data\/([^/]+)\//)?.[1];
+  addDownloads(figureElement, figure, chapter ? `${chapter}-${id}` : id);
 
   // A plain heading anchor ("#results") carries no state: it leaves the figures as they are.
   const onHashChange = () => {
