@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import charts
-from .chapter import Task, TaskResult
+from .chapter import ChapterOutput, Figure, Task, TaskResult, figure_entries
 from .config import LotteryExperiment, MLPConfig
 from .data import load_mnist
 from .export import flowgraph_document, traces_document
@@ -271,6 +271,17 @@ def round_documents(chapter_id: str, run: LotteryRun) -> tuple[dict[str, object]
     return documents, paths
 
 
+# The figure both MNIST MLP chapters end with: the network in the reader's hands.
+LIVE_FIGURE = Figure(
+    "live", "The network in your hands",
+    "Draw a digit (or start from a test image) and the graph answers at every stroke: each node's value, "
+    "each edge's share, the ten logits. Drag the threshold to prune by |weight| and watch the accuracy on "
+    "all {test_size} test images, the confusion matrix and the nodes left dead; slider pruning does not "
+    "retrain. Step through the {rounds_count} lottery rounds, which did. Search a node by name, pin nodes to "
+    "see the paths between them.",
+    {"sample": "none", "output": "all"})
+
+
 def live_figure_data(chapter_id: str, run: LotteryRun, paths: dict[str, str]) -> tuple[dict, dict, dict]:
     """What the live figure (draw, prune, step through rounds) needs: the round graphs and the test
     images. Returns (documents, files, the figure's data paths)."""
@@ -279,3 +290,24 @@ def live_figure_data(chapter_id: str, run: LotteryRun, paths: dict[str, str]) ->
     data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"], "images": TEST_IMAGES,
             "manifest": "data/manifest.json", "chapter": chapter_id}
     return documents, files, data
+
+
+def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figure], extra_facts: dict[str, str],
+                       layer_chart: bool = True) -> ChapterOutput:
+    """What an MNIST MLP lottery chapter contributes: the shared facts plus its own, its figures
+    (the output shown first alone is the one with the smallest subgraph; traces start on a correct
+    image of that class), the documents, the live figure's rounds and images, the manifest entry."""
+    subgraph_class, trace_sample = trace_choices(run)
+    sub_v, sub_e = subgraph_size(run.graph, f"y{subgraph_class}")
+    facts = {**lottery_facts(run), "subgraph_class": str(subgraph_class), "subgraph_vertices": str(sub_v),
+             "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample),
+             "rounds_count": str(len(run.rounds)), **extra_facts}
+    documents, paths = lottery_documents(chapter_id, run, layer_chart)
+    graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
+    data = {fid: ({"spec": paths[fid]} if f.kind == "altair" else graph_data) for fid, f in figures.items()}
+    live_documents, live_files, data["live"] = live_figure_data(chapter_id, run, paths)
+    documents.update(live_documents)
+    options = {"output-subgraph": {"output": str(subgraph_class)}, "sample-trace": {"sample": trace_sample["id"]},
+               "sample-filters": {"sample": trace_sample["id"]}}
+    return ChapterOutput(facts=facts, figures=figure_entries(figures, facts, data, options),
+                         documents=documents, manifest=lottery_manifest(run, paths), files=live_files)

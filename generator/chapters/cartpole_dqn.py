@@ -152,7 +152,8 @@ FIGURES = {
         "flowgraph", "The pruned agent as an exact flowgraph",
         "All {vertices} vertices and {edges} edges. The four inputs are the state the agent sees; the two "
         "outputs are its Q-values, and it pushes the cart towards the larger. Bounds hold on every state "
-        "with |x| ≤ 2.4, |θ| ≤ 12° (the episode ends beyond) and velocities within the box in the text.",
+        "with |x| ≤ {track_limit}, |θ| ≤ {angle_limit} (the episode ends beyond) and velocities within the box "
+        "in the text.",
         {"output": "all", "sample": "none"}),
     "episode": Figure(
         "episode", "The agent's graph along one episode",
@@ -237,6 +238,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "recorded_states": f"{len(observations):,}", "max_q_error": f"{max(exact_recorded['max_logit_error'], exact_box['max_logit_error']):.1e}",
         "box_states": f"{len(spread):,}",
         "episode_seed": str(episode.seed), "episode_return": f"{episode.ret:.0f}",
+        "track_limit": f"{X_THRESHOLD:g}", "angle_limit": f"{np.degrees(THETA_THRESHOLD):.0f}°",
     }
     data = {"return-vs-weights": {"spec": paths["return-vs-weights"]},
             "flowgraph": {"flowgraph": paths["flowgraph"]},

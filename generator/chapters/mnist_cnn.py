@@ -105,6 +105,11 @@ def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> Chapt
         "conv2_unrolled_edges": f"{unrolled[LAYERS[1]]:,}",
         "conv_edges_per_weight": f"{sum(unrolled[n] for n in LAYERS[:3]) / sum(run.selected['weights_per_layer'][:3]):.0f}",
         "trace_sample": describe_sample(trace_sample),
+        "channels": ", ".join(map(str, config.model.channels)),
+        "kernel": f"{config.model.kernel_size}×{config.model.kernel_size}",
+        "map_sides": " → ".join(f"{side}×{side}" for side in range(config.model.input_side,
+                                                                      config.model.feature_side - 1, -(config.model.kernel_size - 1))),
+        "dense_inputs": f"{config.model.channels[-1] * config.model.feature_side ** 2:,}",
     }
     documents, paths = lottery_documents(ID, run, layer_chart=False)
     paths["weights-and-edges"] = chapter_data(ID, "weights-and-edges.vl.json")

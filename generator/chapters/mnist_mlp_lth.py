@@ -4,10 +4,9 @@ filters, per output and on single test images. Several seeds say how reliable th
 the graph shown is the seed chosen on validation."""
 from __future__ import annotations
 
-from ..chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
+from ..chapter import Chapter, ChapterOutput, Figure, TaskResult
 from ..config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from ..flowgraph import subgraph_size
-from ..mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, live_figure_data, lottery_manifest, lottery_tasks, trace_choices
+from ..mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth"
 
@@ -69,14 +68,7 @@ FIGURES = {
         "Each first-layer filter beside filter ⊙ input for {trace_sample}: the pixel-by-pixel products "
         "whose sum, plus the bias, is the neuron's input.",
         {}),
-    "live": Figure(
-        "live", "The network in your hands",
-        "Draw a digit (or start from a test image) and the graph answers at every stroke: each node's value, "
-        "each edge's share, the ten logits. Drag the threshold to prune by |weight| and watch the accuracy on "
-        "all {test_size} test images, the confusion matrix and the nodes left dead; slider pruning does not "
-        "retrain. Step through the {rounds_count} lottery rounds, which did. Search a node by name, pin nodes to "
-        "see the paths between them.",
-        {"sample": "none", "output": "all"}),
+    "live": LIVE_FIGURE,
 }
 
 
@@ -85,22 +77,7 @@ def tasks(config: LotteryExperiment):
 
 
 def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
-    run = analyse(config, results)
-    subgraph_class, trace_sample = trace_choices(run)
-    sub_v, sub_e = subgraph_size(run.graph, f"y{subgraph_class}")
-    facts = {**lottery_facts(run), **POST, "subgraph_class": str(subgraph_class), "subgraph_vertices": str(sub_v),
-             "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample),
-             "rounds_count": str(len(run.rounds))}
-    documents, paths = lottery_documents(ID, run)
-    graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
-    data = {fid: ({"spec": paths[fid]} if f.kind == "altair" else graph_data) for fid, f in FIGURES.items()}
-    live_documents, live_files, data["live"] = live_figure_data(ID, run, paths)
-    documents.update(live_documents)
-    options = {"output-subgraph": {"output": str(subgraph_class)},
-               "sample-trace": {"sample": trace_sample["id"]},
-               "sample-filters": {"sample": trace_sample["id"]}}
-    return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data, options),
-                         documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
+    return mlp_chapter_output(ID, analyse(config, results), FIGURES, POST)
 
 
 CHAPTER = Chapter(

@@ -4,10 +4,9 @@ little readability; the rest of the graph gets much smaller. Compared with the a
 of the first chapter, side by side."""
 from __future__ import annotations
 
-from ..chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
+from ..chapter import Chapter, ChapterOutput, Figure, TaskResult
 from ..config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from ..flowgraph import subgraph_size
-from ..mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, live_figure_data, lottery_manifest, lottery_tasks, trace_choices
+from ..mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth-dense-first"
 
@@ -49,14 +48,7 @@ FIGURES = {
         "The graph evaluated on {trace_sample}, the first layer as filters with filter ⊙ input beside "
         "each. Edge width is |weight × value carried|; choose another image above.",
         {"output": "all", "inputs": "filters"}),
-    "live": Figure(
-        "live", "The network in your hands",
-        "Draw a digit (or start from a test image) and the graph answers at every stroke: each node's value, "
-        "each edge's share, the ten logits. Drag the threshold to prune by |weight| and watch the accuracy on "
-        "all {test_size} test images, the confusion matrix and the nodes left dead; slider pruning does not "
-        "retrain. Step through the {rounds_count} lottery rounds, which did. Search a node by name, pin nodes to "
-        "see the paths between them.",
-        {"sample": "none", "output": "all"}),
+    "live": LIVE_FIGURE,
 }
 
 
@@ -66,21 +58,10 @@ def tasks(config: LotteryExperiment):
 
 def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
     run = analyse(config, results)
-    subgraph_class, trace_sample = trace_choices(run)
-    sub_v, sub_e = subgraph_size(run.graph, f"y{subgraph_class}")
-    facts = {**lottery_facts(run), **POST, "subgraph_class": str(subgraph_class), "subgraph_vertices": str(sub_v),
-             "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample),
-             "rounds_count": str(len(run.rounds)),
-             "layer_1_weights": f"{run.selected['weights_per_layer'][0]:,}",
-             "layer_2_3_weights": f"{sum(run.selected['weights_per_layer'][1:]):,}"}
-    documents, paths = lottery_documents(ID, run, layer_chart=False)   # layer 1 does not change: no chart for it
-    graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
-    data = {fid: ({"spec": paths[fid]} if f.kind == "altair" else graph_data) for fid, f in FIGURES.items()}
-    live_documents, live_files, data["live"] = live_figure_data(ID, run, paths)
-    documents.update(live_documents)
-    options = {"output-subgraph": {"output": str(subgraph_class)}, "sample-trace": {"sample": trace_sample["id"]}}
-    return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data, options),
-                         documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
+    per_layer = run.selected["weights_per_layer"]
+    facts = {**POST, "layer_1_weights": f"{per_layer[0]:,}", "layer_2_3_weights": f"{sum(per_layer[1:]):,}"}
+    # Layer 1 does not change from round to round: no chart of weights per layer.
+    return mlp_chapter_output(ID, run, FIGURES, facts, layer_chart=False)
 
 
 CHAPTER = Chapter(
