@@ -19,7 +19,7 @@ def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
     rows = [{**row, "shown": row["round"] == selected_round} for row in spread]
     base = alt.Chart(alt.Data(values=rows))
     x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12),
-              title=f"{weights_title} (log scale)")
+              axis=alt.Axis(labelOverlap="greedy", labelSeparation=6), title=f"{weights_title} (log scale)")
     color = alt.Color("split:N", title=None, scale=alt.Scale(domain=["test", "validation"], range=SPLIT_COLORS),
                       legend=alt.Legend(orient="bottom"))
     y = alt.Y("median:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"),
@@ -37,7 +37,7 @@ def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
     shown = base.transform_filter("datum.shown").mark_point(shape="circle", filled=False, size=320, strokeWidth=2,
                                                             color=SELECTED).encode(x=x, y=y, tooltip=tooltip)
     label = base.transform_filter("datum.shown && datum.split == 'test'").mark_text(
-        align="right", dx=-14, dy=-14, fontSize=12, fontWeight="bold", color=SELECTED).encode(
+        align="right", dx=-12, dy=-24, fontSize=12, fontWeight="bold", color=SELECTED).encode(
         x=x, y=y, text=alt.Text("label:N")).transform_calculate(label="'round ' + datum.round + ': the graph shown'")
     chart = (band + line + points + shown + label).properties(width="container", height=280)
     return chart.to_dict(validate=True)
@@ -104,7 +104,7 @@ def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
             for r in rounds]
     base = alt.Chart(alt.Data(values=rows))
     x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12),
-              title="kernel weights (log scale)")
+              axis=alt.Axis(labelOverlap="greedy", labelSeparation=6), title="kernel weights (log scale)")
     y = alt.Y("mean return:Q", scale=alt.Scale(domain=[0, max_return * 1.04]), title="mean return on validation")
     line = base.transform_filter("datum.outcome == 'kept'").mark_line(color=SPLIT_COLORS[0]).encode(x=x, y=y)
     points = base.mark_point(size=60, strokeWidth=1.5).encode(

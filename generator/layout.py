@@ -81,7 +81,7 @@ def layout_flowgraph(graph: dict, input_shape: tuple[int, ...]) -> dict:
 
     for _ in range(SWEEPS):
         for column in dense + dense[::-1]:
-            place(sorted(column, key=lambda n: (barycentre(n), n["id"])), NEURON_GAP)
+            place(sorted(column, key=lambda n: (barycentre(n), n["unit"])), NEURON_GAP)
 
     for node in nodes:
         node["x"], node["y"] = round(node["x"], 2), round(node["y"], 2)

@@ -154,6 +154,7 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "learning_rate": f"{config.train.learning_rate:g}",
         "seeds": ", ".join(str(s) for s in config.seeds),
         "seed_count": str(len(config.seeds)),
+        "seeds_phrase": f"{len(config.seeds)} seed{'s' if len(config.seeds) != 1 else ''}",
         "seed": str(run.seed),
         "train_size": f"{config.data.train_size:,}",
         "validation_size": f"{config.data.validation_size:,}",
@@ -188,7 +189,7 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "weights_after_layer_1": f"{sum(selected['weights_per_layer'][1:]):,}",
         # The part of the graph after the first layer: what the first layer's filters feed.
         "edges_after_filters": f"{sum(1 for e in graph['edges'] if not e['source'].startswith('x')):,}",
-        "vertices_after_filters": f"{sum(1 for n in graph['nodes'] if n['layer'] >= 2):,}",
+        "vertices_after_filters": f"{sum(1 for n in graph['nodes'] if n['kind'] != 'input'):,}",
     }
     return facts
 
@@ -277,8 +278,8 @@ LIVE_FIGURE = Figure(
     "Draw a digit (or start from a test image) and the graph answers at every stroke: each node's value, "
     "each edge's share, the ten logits. Drag the threshold to prune by |weight| and watch the accuracy on "
     "all {test_size} test images, the confusion matrix and the nodes left dead; slider pruning does not "
-    "retrain. Step through the {rounds_count} lottery rounds, which did. Search a node by name, pin nodes to "
-    "see the paths between them.",
+    "retrain. Step through the dense network and the {rounds} lottery rounds, which did retrain. Search a node "
+    "by name, pin nodes to see the paths between them.",
     {"sample": "none", "output": "all"})
 
 

@@ -95,18 +95,24 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         ys = sorted(pos[i][1] for i in weights_of)
         gap = min([b - a for a, b in zip(ys, ys[1:]) if b > a] or [40.0])
         size = min(28 * 1.1 * 4, 1.84 * gap)
+        pixels = np.array(sample["pixels"], dtype=float) / 255 if sample else None
+        width = size * (2 if sample else 1) + (6 if sample else 0)   # [w][w ⊙ x], as the page draws them
         for rank, node_id in enumerate(sorted(weights_of, key=lambda i: pos[i][1])):
             x, y = pos[node_id]
-            right = x - NODE_RADIUS - 6 - (rank % 2) * (size + 6)
-            images.append((right - size, y - size / 2, size, signed_image(weights_of[node_id])))
-            boxes.append((right - size, y - size / 2, right, y + size / 2))
+            right = x - NODE_RADIUS - 6 - (rank % 2) * (width + 6)
+            images.append((right - width, y - size / 2, size, signed_image(weights_of[node_id])))
+            if sample:
+                images.append((right - size, y - size / 2, size, signed_image(weights_of[node_id] * pixels)))
+            boxes.append((right - width, y - size / 2, right, y + size / 2))
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     x1 = max(b[2] for b in boxes)
     y1 = max(b[3] for b in boxes)
-    scale = DISPLAY_WIDTH / max(1.0, (x1 - x0) * 1.25)       # room for labels on the right
+    named = max((len(n.get("name", "")) + 9 for n in nodes if n["kind"] == "input" and n["id"] in keep and "name" in n),
+                default=0)
+    scale = DISPLAY_WIDTH / max(1.0, (x1 - x0) * (1.25 + 0.012 * named))   # room for labels on both sides
     px = 1 / scale                                            # one screen px in layout units
-    x0, x1 = x0 - 40 * px, x1 + 150 * px
+    x0, x1 = x0 - (40 + named * LABEL_PX * 0.62) * px, x1 + 150 * px
     y0, y1 = y0 - 40 * px, y1 + 20 * px
     width, height = x1 - x0, y1 - y0
 
@@ -201,16 +207,22 @@ def filters_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         if source["kind"] == "input":
             weights_of.setdefault(e["target"], np.zeros(784))[source["index"]] += e["weight"]
     order = [n["id"] for n in nodes if n["id"] in weights_of]
-    per_row, size, gap = 8, 84, 14
+    sample = next((s for s in samples if s["id"] == options.get("sample")), None)
+    pixels = np.array(sample["pixels"], dtype=float) / 255 if sample else None
+    per_row, size, gap = (4, 84, 14) if sample else (8, 84, 14)
+    card = size * (2 if sample else 1) + (6 if sample else 0)
     rows = math.ceil(len(order) / per_row)
-    width, height = per_row * (size + gap) + gap, rows * (size + gap + 16) + gap
+    width, height = per_row * (card + gap) + gap, rows * (size + gap + 16) + gap
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
            f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
     for k, node_id in enumerate(order):
-        x = gap + (k % per_row) * (size + gap)
+        x = gap + (k % per_row) * (card + gap)
         y = gap + (k // per_row) * (size + gap + 16)
         out.append(f'<image x="{x}" y="{y + 14}" width="{size}" height="{size}" style="image-rendering:pixelated" '
                    f'href="{data_uri(signed_image(weights_of[node_id]))}"/>')
+        if sample:
+            out.append(f'<image x="{x + size + 6}" y="{y + 14}" width="{size}" height="{size}" '
+                       f'style="image-rendering:pixelated" href="{data_uri(signed_image(weights_of[node_id] * pixels))}"/>')
         out.append(f'<rect x="{x}" y="{y + 14}" width="{size}" height="{size}" fill="none" stroke="#d0d0d0"/>')
         out.append(f'<text x="{x}" y="{y + 10}" font-size="11" {FONT} fill="#222">{node_id}</text>')
     out.append("</svg>")

@@ -107,8 +107,10 @@ def _figure_html(global_id: str, slot: str, standalone: bool, page_url: str, opt
     # a crawler) sees; the page replaces it with the live figure.
     static = (f'<img class="fg-static" src="{posixpath.relpath(figure["snapshot"], page_url or ".")}" '
               f'alt="{html.escape(figure["title"], quote=True)} (the figure as it first appears)" loading="lazy">')
+    note = ('<noscript><p class="fg-noscript">Without JavaScript this is a picture of the figure as it first '
+            'appears; its controls need JavaScript.</p></noscript>')
     mount = ("<div " + " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items()) + ">"
-             + static + "</div>")
+             + static + note + "</div>")
     link = "" if standalone else f' <a class="fg-open" href="{own_page}">Open this figure on its own page →</a>'
     # The view sentence says what the figure shows now (output, input, counts); the page keeps
     # it up to date. The build's text describes the view the figure starts with.
@@ -163,13 +165,17 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def _shorten(value, depth: int = 0):
-    """A JSON value with long lists cut to their first items and a note of how many there are."""
+    """A JSON value with long lists (and objects with many keys) cut to their first items and a
+    note of how many more there are."""
     if isinstance(value, list):
         if len(value) > 3 and depth > 0:
             return [_shorten(v, depth + 1) for v in value[:2]] + [f"... {len(value) - 2} more"]
         return [_shorten(v, depth + 1) for v in value[:6]] + ([f"... {len(value) - 6} more"] if len(value) > 6 else [])
     if isinstance(value, dict):
-        return {k: _shorten(v, depth + 1) for k, v in value.items()}
+        items = list(value.items())
+        if len(items) > 8 and depth > 0:
+            return {**{k: _shorten(v, depth + 1) for k, v in items[:2]}, "...": f"{len(items) - 2} more"}
+        return {k: _shorten(v, depth + 1) for k, v in items}
     if isinstance(value, float):
         return round(value, 4)
     return value

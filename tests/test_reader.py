@@ -123,7 +123,7 @@ def test_captions_follow_the_view(page, site_url, flowgraph_json, traces_json):
     keep = ancestors(flowgraph_json, "y6")
     edges = sum(1 for e in flowgraph_json["edges"] if e["target"] in keep)
     page.wait_for_function("document.querySelector('#fig-flowgraph .fg-view').textContent.includes('output 6')")
-    assert f"{len(keep)} of {n} vertices and {edges} edges" in caption.inner_text()
+    assert f"{len(keep)} of {n} vertices and {edges} of {m} edges" in caption.inner_text()
     wrong = next(s for s in traces_json["samples"] if s["label"] != s["prediction"])
     page.select_option("#fig-flowgraph select.fg-sample", wrong["id"])
     text = caption.inner_text()
@@ -240,3 +240,4 @@ def test_screenshots_of_every_chapter_for_a_person_to_look_at(page, site_url, ma
         page.wait_for_timeout(200)
         page.screenshot(path=str(artifacts / f"reader-{size}-{chapter['id']}.png"), full_page=True)
         assert problems == []
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), chapter["id"]  # no sideways scroll

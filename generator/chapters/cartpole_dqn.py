@@ -150,20 +150,20 @@ FIGURES = {
         "with a smaller step. {max_steps} is the most an episode can return."),
     "flowgraph": Figure(
         "flowgraph", "The pruned agent as an exact flowgraph",
-        "All {vertices} vertices and {edges} edges. The four inputs are the state the agent sees; the two "
+        "The {vertices} vertices and {edges} edges. The four inputs are the state the agent sees; the two "
         "outputs are its Q-values, and it pushes the cart towards the larger. Bounds hold on every state "
         "with |x| ≤ {track_limit}, |θ| ≤ {angle_limit} (the episode ends beyond) and velocities within the box "
         "in the text.",
         {"output": "all", "sample": "none"}),
     "episode": Figure(
         "episode", "The agent's graph along one episode",
-        "Evaluation episode {episode_seed}, step by step: the cart and pole (left), the graph evaluated on "
-        "the state the agent saw (right), and the push it chose. Drag the slider, or play.",
+        "Evaluation episode {episode_seed}, step by step: the cart and pole, the graph evaluated on the state "
+        "the agent saw, and the push it chose. Drag the slider, or play.",
         {"step": "0"}),
     "balance": Figure(
         "balance", "Balance the pole yourself",
-        "The page runs CartPole itself, with gymnasium's equations, 50 steps a second, and the graph above as the "
-        "agent: run it, nudge the cart with the buttons or the arrow keys (a push of 10 N for 0.1 s on top of the "
+        "The page runs CartPole itself, with gymnasium's equations, 50 steps a second, and the graph beside the "
+        "cart as the agent: run it, nudge the cart with the buttons or the arrow keys (a push of 10 N for 0.1 s on top of the "
         "agent's), and watch the graph recover or fail. Restart from any evaluation seed's start state.",
         {"seed": "0"}),
 }
@@ -227,12 +227,12 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "max_steps": str(MAX_STEPS), "cart_margin": f"{config.dqn.cart_margin:g}",
         "shares": ", ".join(f"{100 * s:g}%" for s in config.distil.shares), "distil_steps": f"{config.distil.steps:,}",
         "pruning_rounds": str(len(accepted) - 1), "candidates": str(len(record["rounds"]) - 1),
-        "weights": str(sum(record["weights_per_layer"])),
+        "weights": f"{sum(record['weights_per_layer']):,}",
         "weights_per_layer": ", ".join(map(str, record["weights_per_layer"])),
         "evaluation_mean_return": f"{np.mean(returns):.1f}", "evaluation_min_return": f"{min(returns):.0f}",
         "stress_mean_return": f"{record['stress']['mean_return']:.1f}",
         "stress_below_max": str(record["stress"]["below_max"]),
-        "vertices": str(len(graph["nodes"])), "edges": str(len(graph["edges"])),
+        "vertices": f"{len(graph['nodes']):,}", "edges": f"{len(graph['edges']):,}",
         "ignored_inputs_text": ignored_text, "ignored_inputs_phrase": ignored_phrase, "ignored_count": str(len(ignored)),
         "velocity_limit": f"{config.velocity_limits[0]:g}", "angular_velocity_limit": f"{config.velocity_limits[1]:g}",
         "recorded_states": f"{len(observations):,}", "max_q_error": f"{max(exact_recorded['max_logit_error'], exact_box['max_logit_error']):.1e}",

@@ -44,7 +44,7 @@ FIGURES = {
     "accuracy-vs-weights": Figure(
         "altair", "Accuracy as the CNN is pruned",
         "Test and validation accuracy after each of the {rounds} rounds against the kernel weights left "
-        "(log scale): median over {seed_count} seeds, band from the lowest to the highest. The ringed point "
+        "(log scale): median over {seeds_phrase}, band from the lowest to the highest. The ringed point "
         "is round {selected_round}, drawn below."),
     "weights-and-edges": Figure(
         "altair", "Why a pruned CNN's graph stays big",
@@ -58,14 +58,15 @@ FIGURES = {
         "{post_largest_output} with {post_largest_vertices} vertices."),
     "flowgraph": Figure(
         "flowgraph", "The pruned CNN as an exact flowgraph",
-        "All {vertices} vertices and {edges} edges. Each convolutional layer is a column of its feature "
+        "The {vertices} vertices and {edges} edges. Each convolutional layer is a column of its feature "
         "maps, one small grid per channel, each node where its position is in the map; pixels sit where "
         "they are in the image. Edge colour is the sign of the weight.",
         {"output": "all", "sample": "none", "inputs": "pixels"}),
     "output-subgraph": Figure(
         "flowgraph", "Everything that decides the largest output",
-        "Only the part of the graph that output {largest_class} depends on: {largest_vertices} vertices and "
-        "{largest_edges} edges. Pick another output, or a test image to see the values flow.",
+        "Only the part of the graph that one output depends on. It starts on the largest, output "
+        "{largest_class} ({largest_vertices} vertices and {largest_edges} edges); pick another output, or a test "
+        "image to see the values flow.",
         {"sample": "none", "inputs": "pixels"}),
 }
 

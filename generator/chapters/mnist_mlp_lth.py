@@ -33,18 +33,18 @@ FIGURES = {
     "accuracy-vs-weights": Figure(
         "altair", "Accuracy as the weights are pruned away",
         "Test and validation accuracy after each of the {rounds} lottery-ticket rounds against the kernel "
-        "weights left (log scale, fewer to the right): the line is the median over {seed_count} seeds, the "
+        "weights left (log scale, fewer to the right): the line is the median over {seeds_phrase}, the "
         "band the lowest to the highest seed. The ringed point is round {selected_round}, the network "
-        "drawn below (seed {seed}). Hover a point for its round."),
+        "drawn below (seed {seed}). Hover a point for its round; click one to open its graph in the live figure."),
     "weights-per-layer": Figure(
         "altair", "Kernel weights left in each layer",
         "Surviving kernel weights per Linear layer after each round (log scale), seed {seed}. Click a "
         "layer in the legend to pick it out."),
     "flowgraph": Figure(
         "flowgraph", "The pruned network as an exact flowgraph",
-        "All {vertices} vertices and {edges} edges of round {selected_round}. Pixels sit where they are in "
-        "the image; edge width is |weight|, green positive, red negative. Labels give each node's bounds "
-        "⟨lo, hi⟩ over every possible image.",
+        "The {vertices} vertices and {edges} edges of round {selected_round}. Pixels sit where they are in "
+        "the image; edge width is |weight|, green positive, red negative. Labels name each node and, where "
+        "there is room, give its bounds ⟨lo, hi⟩ over every possible image (zoom in for more, or click a node).",
         {"output": "all", "sample": "none", "inputs": "pixels"}),
     "first-layer-filters": Figure(
         "filters", "First-layer neurons as filters",
@@ -54,19 +54,20 @@ FIGURES = {
         {"sample": "none"}),
     "output-subgraph": Figure(
         "flowgraph", "Everything that decides one output",
-        "Only the part of the graph that output {subgraph_class} depends on: {subgraph_vertices} vertices "
-        "and {subgraph_edges} edges, with the first layer drawn as filters. Pick another output above.",
+        "Only the part of the graph that one output depends on, laid out for itself, with the first layer "
+        "drawn as filters. It starts on output {subgraph_class}, the one that needs the fewest vertices; pick "
+        "another above.",
         {"sample": "none", "inputs": "filters"}),
     "sample-trace": Figure(
         "flowgraph", "The network on one test image",
-        "The graph evaluated on {trace_sample}. Edge width is now |weight × value carried|, node labels "
-        "give [value] and ⟨lo, hi⟩. The page computes these values itself from the image's pixels; choose "
-        "another image above, wrong predictions are marked ✗.",
+        "The graph evaluated on one test image: it starts on {trace_sample}; choose another above (wrong "
+        "predictions are marked ✗). Edge width is now |weight × value carried|; node labels give [value] and, "
+        "where there is room, ⟨lo, hi⟩. The page computes these values itself from the image's pixels.",
         {"output": "all", "inputs": "pixels"}),
     "sample-filters": Figure(
         "filters", "Filters next to what they see",
-        "Each first-layer filter beside filter ⊙ input for {trace_sample}: the pixel-by-pixel products "
-        "whose sum, plus the bias, is the neuron's input.",
+        "Each first-layer filter beside filter ⊙ input for one test image (it starts on {trace_sample}): the "
+        "pixel-by-pixel products whose sum, plus the bias, is the neuron's input.",
         {}),
     "live": LIVE_FIGURE,
 }
@@ -87,6 +88,6 @@ CHAPTER = Chapter(
     tasks=tasks,
     assemble=assemble,
     headline="{selected_weights} of {dense_weights} weights left, {selected_test_accuracy} test accuracy "
-             "(median {test_accuracy_median} over {seed_count} seeds), an exact graph of {vertices} vertices",
+             "(median {test_accuracy_median} over {seeds_phrase}), an exact graph of {vertices} vertices",
     key_figure="output-subgraph",
 )

@@ -31,22 +31,23 @@ FIGURES = {
     "accuracy-vs-weights": Figure(
         "altair", "Accuracy as layers 2 and 3 are pruned",
         "Test and validation accuracy after each of the {rounds} rounds against the weights left in "
-        "layers 2 and 3 (log scale; layer 1 keeps all {layer_1_weights}): median over {seed_count} seeds, "
+        "layers 2 and 3 (log scale; layer 1 keeps all {layer_1_weights}): median over {seeds_phrase}, "
         "band from the lowest to the highest. The ringed point is round {selected_round}, drawn below."),
     "flowgraph": Figure(
         "flowgraph", "The network with a dense first layer",
-        "All {vertices} vertices and {edges} edges of round {selected_round}, the first layer drawn as "
-        "filters. Switch the inputs to pixels to see the {input_pixels} pixels and their edges instead.",
+        "The {vertices} vertices and {edges} edges of round {selected_round}, drawn with the first layer as "
+        "filters (the {input_pixels} pixels folded into them). Switch the first layer to pixels and edges to see "
+        "them all.",
         {"output": "all", "sample": "none", "inputs": "filters"}),
     "output-subgraph": Figure(
         "flowgraph", "Everything that decides one output, first layer dense",
-        "The part of the graph that output {subgraph_class} depends on: {subgraph_vertices} vertices and "
-        "{subgraph_edges} edges, first layer as filters. Pick another output above.",
+        "The part of the graph that one output depends on, first layer as filters. It starts on output "
+        "{subgraph_class}, the one that needs the fewest vertices; pick another above.",
         {"sample": "none", "inputs": "filters"}),
     "sample-trace": Figure(
         "flowgraph", "The network with a dense first layer on one test image",
-        "The graph evaluated on {trace_sample}, the first layer as filters with filter ⊙ input beside "
-        "each. Edge width is |weight × value carried|; choose another image above.",
+        "The graph evaluated on one test image (it starts on {trace_sample}), the first layer as filters with "
+        "filter ⊙ input beside each. Edge width is |weight × value carried|; choose another image above.",
         {"output": "all", "inputs": "filters"}),
     "live": LIVE_FIGURE,
 }
@@ -71,7 +72,7 @@ CHAPTER = Chapter(
     tasks=tasks,
     assemble=assemble,
     headline="the first layer left dense and layers 2–3 pruned to {layer_2_3_weights} weights: "
-             "{selected_test_accuracy} test accuracy (median {test_accuracy_median} over {seed_count} seeds), "
+             "{selected_test_accuracy} test accuracy (median {test_accuracy_median} over {seeds_phrase}), "
              "{edges_after_filters} edges after the filters",
     key_figure="output-subgraph",
 )

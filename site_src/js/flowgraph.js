@@ -197,9 +197,14 @@ export function draw(element, data, options = {}) {
     // images: each first-layer filter, and filter ⊙ input, left of its neuron (post's order)
     const images = [];
     const links = []; // from a filter in the far column to its neuron
-    const titles = (fg.layers ?? []).filter((layer) => nodes.some((d, i) => visible[i] && d.layer === layer.layer))
-      .map((layer) => ({ x: layer.layer === 0 && g.image ? (fg.layout.pixel_origin[0] + shape[1] * cell / 2)
-        : layer.x + (layer.name.startsWith("conv") ? (fg.layout.map_cell ?? 6) * 11 : 0), y: 0, text: layer.name }));
+    // A layer's title stands over its column as it is now (a compact layout moves columns).
+    const titles = (fg.layers ?? []).map((layer) => {
+      const first = nodes.findIndex((d, i) => visible[i] && d.layer === layer.layer);
+      if (first < 0) return null;
+      const x = layer.layer === 0 && g.image ? fg.layout.pixel_origin[0] + (shape[1] * cell) / 2
+        : nodes[first].channel !== undefined ? layer.x + (fg.layout.map_cell ?? 6) * 11 : positions[first].x;
+      return { x, y: 0, text: layer.name };
+    }).filter(Boolean);
     if (filterMode) {
       // Neighbouring neurons alternate between two columns of images, so that each image may be
       // nearly twice as tall as the spacing of the neurons; the far column is linked by a line.
@@ -287,17 +292,19 @@ export function draw(element, data, options = {}) {
     const fill = value !== null && !constant && d.kind !== "input" ? shade(value, d.bounds)
       : d.activation === "identity" && d.kind === "neuron" ? COLORS.identityFill : COLORS.nodeFill;
     let label;
+    let shortLabel = null;
     let bold = false;
     let priority = d.layer;
     const v = value === null ? "" : ` [${format2(value)}]`;
     if (d.kind === "output") {
       priority = 1000;
-      const name = d.name ?? `class ${d.class}`;
-      if (constant) label = [`${d.id} ${name}: always ${format2(d.bias)}`];
+      const name = d.name ? ` ${d.name}` : ""; // y7 is class 7; a named output says its name
+      if (constant) label = [`${d.id}${name}: always ${format2(d.bias)}`];
       else {
         const marks = [d.class === prediction ? (g.image ? "◀ predicted" : "◀ largest") : null,
           truth !== null && d.class === truth && truth !== prediction ? "◀ true label" : null].filter(Boolean);
-        label = [`${d.id} ${name}${v}${marks.length ? ` ${marks.join(" ")}` : ""}`, formatBounds(d.bounds)];
+        label = [`${d.id}${name}${v}${marks.length ? ` ${marks.join(" ")}` : ""}`, formatBounds(d.bounds)];
+        shortLabel = `${d.id}${name}${v}`; // where the marks do not fit, bold still shows the winner
         bold = d.class === prediction || (truth !== null && d.class === truth);
       }
     } else if (d.kind === "input") {
@@ -309,7 +316,7 @@ export function draw(element, data, options = {}) {
       label = [`${d.id}${v}`, formatBounds(d.bounds)];
     }
     return { x: positions[i].x, y: positions[i].y, shape: shapeOf, r: C.nodeRadius, fill,
-      stroke: constant ? COLORS.constant : COLORS.node, dash: constant, label, bold, priority,
+      stroke: constant ? COLORS.constant : COLORS.node, dash: constant, label, shortLabel, bold, priority,
       labelColor: constant ? COLORS.constant : COLORS.label };
   }
 
@@ -436,9 +443,10 @@ export function draw(element, data, options = {}) {
     const pad = C.fitPadding;
     const phone = width < C.phoneWidth;
     // Room for the rightmost column's labels, in px (on a phone, for the short first line only).
-    const labelRoom = C.labelPx * 0.61 * Math.min(labelled, phone ? 12 : 32) + 6;
+    // (On a phone, for the short first line only; never more than a quarter of the width.)
+    const labelRoom = Math.min(width * 0.25, C.labelPx * 0.61 * Math.min(labelled + 14, phone ? 12 : 40) + 6);
     const titleRoom = C.titlePx * 2.5;
-    const leftRoom = leftLabels * C.labelPx * 0.61 + 8;
+    const leftRoom = Math.min(width * 0.22, leftLabels * C.labelPx * 0.61 + 8);
     const k = Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0),
       (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
     const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - leftRoom - k * (x1 - x0)) / 2 - k * x0,
@@ -658,9 +666,11 @@ export function draw(element, data, options = {}) {
     for (let i = 0; i < g.n; i++) shownNodes += visible[i];
     for (let k = 0; k < g.m; k++) shownEdges += scene?.edges.visible[k] ?? (visible[g.edgeSource[k]] && visible[g.edgeTarget[k]]);
     const out = outputs.find((d) => String(d.class) === state.output);
-    let text = out ? `Shown: what ${out.name ?? `output ${out.class}`} depends on, ${shownNodes} of ${g.n} vertices and ${shownEdges} edges.`
-      : `Shown: all ${shownNodes} vertices and ${shownEdges} edges.`;
-    if (state.inputs === "filters") text = text.replace(/\.$/, "; the first layer as filters, each scaled to its own largest |w|.");
+    const n = (x) => x.toLocaleString("en");
+    let text = out ? `Shown: what ${out.name ?? `output ${out.class}`} depends on, ${n(shownNodes)} of ${n(g.n)} vertices and ${n(shownEdges)} of ${n(g.m)} edges.`
+      : shownNodes === g.n && shownEdges === g.m ? `Shown: all ${n(g.n)} vertices and ${n(g.m)} edges.`
+        : `Shown: ${n(shownNodes)} of ${n(g.n)} vertices and ${n(shownEdges)} of ${n(g.m)} edges.`;
+    if (state.inputs === "filters") text = text.replace(/\.$/, "; the pixels are folded into the first layer's filters, each scaled to its own largest |w|.");
     if (input?.sample && input.sample.label !== undefined) {
       const s = input.sample;
       const verdict = s.label === prediction ? "correct" : "wrong";
@@ -696,9 +706,9 @@ export function draw(element, data, options = {}) {
     const old = positions;
     state = merged;
     syncControls();
-    if (relayout) tweenPositions(old, positionsFor(state.output), animate);
+    if (relayout) tweenPositions(old, positionsFor(state.output), animate); // fits to where nodes go
     else buildScene();
-    if (refit) fit(animate);
+    if (refit && !(relayout && animate && !matchMedia("(prefers-reduced-motion: reduce)").matches)) fit(animate);
     scheduleFrame();
     const nodeIndex = state.node ? g.index.get(state.node) : -1;
     if (nodeIndex !== selected) select(nodeIndex, true);
@@ -729,7 +739,8 @@ export function draw(element, data, options = {}) {
       if (u < 1) requestAnimationFrame(stepFrame);
     };
     positions = to;
-    buildScene();   // the fit uses the final positions
+    buildScene();   // the fit (called next) uses the final positions
+    fit(true);
     positions = from;
     requestAnimationFrame(stepFrame);
   }

@@ -297,11 +297,11 @@ export function draw(element, data, options = {}) {
     stats.selectAll("p").data([`Loading round ${number}…`]).join("p").text((t) => t);
     graph = await data.load(path);
     g = compile(graph);
-    state.threshold = Math.min(state.threshold, maxWeightOf(g));
+    // Another round is another network: the reader's threshold (set for the last one) starts over.
+    if (fromControl) state.threshold = 0;
     mountGraph();
     if (fromControl) publish();
   }
-  const maxWeightOf = (graph_) => graph_.edgeWeight.reduce((a, w) => Math.max(a, Math.abs(w)), 0);
   function stepRound(delta) {
     const k = rounds.findIndex((r) => r.round === state.round) + delta;
     if (k >= 0 && k < rounds.length) setRound(rounds[k].round, true);

@@ -207,6 +207,7 @@ async function mountAll() {
   if (mounts.length && anchor) scrollToAnchor();
 }
 
+document.documentElement.classList.add("fg-js"); // styles that only make sense while figures draw
 keepStateOnAnchorClicks();
 // mkdocs-material's instant navigation swaps page content without reloading scripts and
 // announces each page on its document$ observable; without it, mount once the DOM is ready.

@@ -178,7 +178,7 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
       if (x < -50 || y < -20 || x > width || y > height + 20) continue;
       const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
       const side = node.labelSide === "left";
-      const sides = node.shape === "output" || node.labelSide ? [side, !side] : [side];
+      const sides = node.labelSide ? [side, !side] : [side]; // only named inputs may change sides
       const at = (lines, left) => {
         const b = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
         if (left) b.x = x - r - 4 - b.w;
@@ -186,18 +186,21 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
         return b;
       };
       const fits = (b) => !placed.hits(b, i) && b.x >= 0 && b.x + b.w <= width;
-      for (const left of sides) {
-        const b = at(node.label.slice(0, 1), left);
-        if (fits(b)) {
-          placed.add(b);
-          chosen.push({ i, left, box: b, lines: node.label.slice(0, 1), at, fits });
-          break;
+      const firsts = node.shortLabel ? [node.label.slice(0, 1), [node.shortLabel]] : [node.label.slice(0, 1)];
+      search: for (const first of firsts) {
+        for (const left of sides) {
+          const b = at(first, left);
+          if (fits(b)) {
+            placed.add(b);
+            chosen.push({ i, left, box: b, lines: first, at, fits });
+            break search;
+          }
         }
       }
     }
     for (const label of chosen) {
       const node = scene.nodes[label.i];
-      if (node.label.length < 2) continue;
+      if (node.label.length < 2 || label.lines[0] !== node.label[0]) continue;
       const b = label.at(node.label, label.left);
       if (label.fits(b)) {
         placed.add(b);
