@@ -367,6 +367,7 @@ export function draw(element, data, options = {}) {
 
   // ---- step: the test images, loaded and scored by a worker once the figure is drawn
   let loadStartedAt = null;
+  let loadTimer = null;
   async function loadImages() {
     loadStartedAt = performance.now();
     labels = await scorer.load();
@@ -393,7 +394,8 @@ export function draw(element, data, options = {}) {
       mountGraph();
     }
     startFromSample();
-    loadImages();
+    // A task of its own, so input that arrived while the figure was drawn is answered first.
+    loadTimer = setTimeout(loadImages, 0);
   })();
 
   return {
@@ -445,6 +447,7 @@ export function draw(element, data, options = {}) {
     },
     destroy() {
       clearTimeout(drawnTimer);
+      clearTimeout(loadTimer);
       clearTimeout(publishTimer);
       options.bus?.on(`round.live-${data.chapter}`, null);
       flowgraph?.destroy();
