@@ -98,10 +98,11 @@ def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
 def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
     """Mean validation return of every pruning candidate against its weights (log scale, fewer to
     the right): filled points were kept, hollow ones rejected. rows: round, weights, share,
-    validation_mean_return, accepted."""
+    validation_mean_return, accepted. A candidate whose distillation left no weight at all has no
+    place on a log axis and is left out (the chapter's text counts them)."""
     rows = [{"round": r["round"], "weights": r["weights"], "share": r["share"],
              "mean return": r["validation_mean_return"], "outcome": "kept" if r["accepted"] else "rejected"}
-            for r in rounds]
+            for r in rounds if r["weights"] > 0]
     base = alt.Chart(alt.Data(values=rows))
     x = alt.X("weights:Q", scale=alt.Scale(type="log", reverse=True, nice=False, padding=12),
               axis=alt.Axis(labelOverlap="greedy", labelSeparation=6), title="kernel weights (log scale)")

@@ -233,14 +233,16 @@ def _flatten(value, prefix: str = ""):
 def _citation(config) -> str:
     build = _report["build"]
     year = build["date"][:4]
-    url = _report["site_url"] or "https://github.com/"
+    # Where the report is published is known only when the build is told (FLOWGRAPH_SITE_URL);
+    # an invented address would be worse than none.
+    url = _report["site_url"]
     return ("```bibtex\n"
             f"@misc{{flowgraph_report_{year},\n"
             f"  title        = {{{config['site_name']}}},\n"
             f"  author       = {{{{The flowgraph-report authors}}}},\n"
             f"  year         = {{{year}}},\n"
-            f"  howpublished = {{\\url{{{url}}}}},\n"
-            f"  note         = {{Built on {build['date']} from commit {build['commit']}, profile {build['profile']}}}\n"
+            + (f"  howpublished = {{\\url{{{url}}}}},\n" if url else "")
+            + f"  note         = {{Built on {build['date']} from commit {build['commit']}, profile {build['profile']}}}\n"
             "}\n```")
 
 

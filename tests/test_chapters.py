@@ -130,3 +130,34 @@ def test_the_cnn_figure_draws_every_node_and_hovers(page, site_url, quick_build)
     lit = page.evaluate("window.flowgraphReport.figures.get('flowgraph').figure.inspect().lit")
     from generator.flowgraph import ancestors
     assert set(lit) == ancestors(graph, output)
+
+
+def log_scale_values(spec: dict):
+    """(field, value) for every value a chart puts on a log scale, layer by layer."""
+    layers = spec.get("layer", [spec])
+    for layer in layers:
+        values = (layer.get("data") or spec.get("data") or {}).get("values", [])
+        for channel in layer.get("encoding", {}).values():
+            if isinstance(channel, dict) and channel.get("scale", {}).get("type") == "log":
+                yield from ((channel["field"], row.get(channel["field"])) for row in values)
+
+
+def test_no_chart_puts_zero_on_a_log_axis(quick_build):
+    # Vega draws a log axis with one value <= 0 as an empty frame (its domain becomes NaN).
+    specs = sorted(quick_build["data"].glob("*/*.vl.json"))
+    assert specs
+    for path in specs:
+        for field, value in log_scale_values(json.loads(path.read_text())):
+            assert isinstance(value, (int, float)) and value > 0, (path.name, field, value)
+
+
+def test_the_return_chart_leaves_out_empty_candidates_and_says_so():
+    from generator import charts
+    from generator.chapters.cartpole_dqn import off_axis_text
+    rounds = [{"round": 0, "weights": 1216, "share": 0.0, "validation_mean_return": 500.0, "accepted": True},
+              {"round": 1, "weights": 0, "share": 0.2, "validation_mean_return": 9.24, "accepted": False},
+              {"round": 1, "weights": 900, "share": 0.1, "validation_mean_return": 500.0, "accepted": True}]
+    spec = charts.return_vs_weights(rounds, 500)
+    assert sorted(v for _, v in log_scale_values(spec)) == [900, 900, 1216, 1216]  # the line and the points
+    assert "1 candidate whose distillation left no weight" in off_axis_text(rounds)
+    assert off_axis_text(rounds[:1]) == ""

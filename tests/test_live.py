@@ -90,8 +90,9 @@ def test_rounds_are_loaded_when_chosen_and_small(page, site_url, quick_build, ma
     open_live(page, site_url + LIVE)
     first = entry["rounds"][0]["round"]
     page.select_option("#fig-live select.fg-round-select", str(first))
-    page.wait_for_function(f"window.flowgraphReport.figures.get('live').figure.inspect().state.round === {first}")
-    page.wait_for_function("window.flowgraphReport.figures.get('live').figure.inspect().imagesLoaded")
+    # Drawn and scored: the round's graph has loaded (after state.round changed) and its own
+    # baseline accuracy is in.
+    page.wait_for_function(f"(s => s.shownRound === {first} && s.imagesLoaded)(window.flowgraphReport.figures.get('live').figure.inspect())")
     round_graph = json.loads((quick_build["site"] / entry["round_flowgraphs"][0]).read_text())
     state = live(page)
     assert sorted(state["graph"]["visible"]) == sorted(n["id"] for n in round_graph["nodes"])

@@ -80,8 +80,11 @@ def holds_lock(build: Path, process: subprocess.Popen) -> bool:
 
 
 def start(build: Path, site: Path, **env) -> subprocess.Popen:
-    # A session of its own, as a terminal's job: a kill or Ctrl-C reaches the whole group.
+    # A session of its own, as a terminal's job: a kill or Ctrl-C reaches the whole group. A
+    # foreground job gets Ctrl-C even when pytest itself runs in the background (`make test &`),
+    # where the shell hands its children SIGINT ignored.
     return subprocess.Popen(build_command(site), cwd=REPO, env=build_env(build, **env), start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

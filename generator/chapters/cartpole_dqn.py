@@ -138,6 +138,16 @@ def verify_cartpole(config: CartPoleExperiment, seed: int, result: TaskResult) -
         raise BuildError("the policy's evaluation returns recompute differently from the record")
 
 
+def off_axis_text(rounds: list[dict]) -> str:
+    """What the chart cannot show: candidates left with no weight at all (no place on a log axis)."""
+    empty = [r for r in rounds if r["weights"] == 0]
+    if not empty:
+        return ""
+    best = max(r["validation_mean_return"] for r in empty)
+    return (f" Not drawn: {len(empty)} candidate{'s' if len(empty) > 1 else ''} whose distillation left no "
+            f"weight at all (mean return at most {best:.1f}).")
+
+
 def tasks(config: CartPoleExperiment) -> list[Task]:
     return [Task(f"seed-{seed}", run_cartpole, (config, seed), verify=verify_cartpole) for seed in config.seeds]
 
@@ -146,8 +156,9 @@ FIGURES = {
     "return-vs-weights": Figure(
         "altair", "The score as the agent is pruned",
         "Mean return over the {validation_episodes} validation episodes of every pruning candidate against "
-        "its kernel weights (log scale, fewer to the right); filled: kept, hollow: rejected and tried again "
-        "with a smaller step. {max_steps} is the most an episode can return."),
+        "its kernel weights (log scale, fewer to the right); filled: kept, hollow: rejected (an episode ended "
+        "before step {max_steps}, or the cart went past ±{cart_margin}) and tried again with a smaller step. "
+        "{max_steps} is the most an episode can return.{off_axis}"),
     "flowgraph": Figure(
         "flowgraph", "The pruned agent as an exact flowgraph",
         "The {vertices} vertices and {edges} edges. The four inputs are the state the agent sees; the two "
@@ -227,6 +238,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "max_steps": str(MAX_STEPS), "cart_margin": f"{config.dqn.cart_margin:g}",
         "shares": ", ".join(f"{100 * s:g}%" for s in config.distil.shares), "distil_steps": f"{config.distil.steps:,}",
         "pruning_rounds": str(len(accepted) - 1), "candidates": str(len(record["rounds"]) - 1),
+        "off_axis": off_axis_text(record["rounds"]),
         "weights": f"{sum(record['weights_per_layer']):,}",
         "weights_per_layer": ", ".join(map(str, record["weights_per_layer"])),
         "evaluation_mean_return": f"{np.mean(returns):.1f}", "evaluation_min_return": f"{min(returns):.0f}",

@@ -44,6 +44,7 @@ export const FLOWGRAPH = {
   filterGapUnits: 6, // ...with this gap between a neuron, its filter and its product
   hoverRadiusPx: 14, // how close the pointer must be to a node to hover it
   reportHeight: 560, // px of the figure in the report (CSS var --fg-report-height)
+  shortestStage: 240, // px: the least height a figure is shortened to on a wide screen
   phoneWidth: 600, // below this stage width the layout is a phone's
 };
 

@@ -242,7 +242,9 @@ export function draw(element, data, options = {}) {
     let highest = Infinity;
     nodes.forEach((d, i) => { if (visible[i]) highest = Math.min(highest, positions[i].y); });
     for (const image of images) highest = Math.min(highest, image.y - 18);
-    for (const title of titles) if (!title.header) title.y = highest - 26;
+    for (const title of titles) {
+      if (!title.header) Object.assign(title, { y: highest - 26, above: highest });
+    }
 
     const grid = g.image && !filterMode && fg.layout.pixel_origin
       ? { x: fg.layout.pixel_origin[0], y: fg.layout.pixel_origin[1], size: shape[1] * cell,
@@ -421,7 +423,7 @@ export function draw(element, data, options = {}) {
   // ---- step: fit the visible nodes (and their images and labels) into the stage
   function fit(animate) {
     const width = stage.clientWidth;
-    const height = stage.clientHeight;
+    let height = stage.clientHeight;
     if (!width || !height || !scene) return;
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     const grow = (ax, ay, bx, by) => {
@@ -439,14 +441,16 @@ export function draw(element, data, options = {}) {
     });
     for (const image of scene.images) grow(image.x, image.y, image.x + image.w, image.y + image.h);
     if (x0 === Infinity) return;
-    fitStageHeight(x1 - x0, y1 - y0);
     const pad = C.fitPadding;
     const phone = width < C.phoneWidth;
-    // Room for the rightmost column's labels, in px (on a phone, for the short first line only).
-    // (On a phone, for the short first line only; never more than a quarter of the width.)
+    // Room for the rightmost column's labels, in px (on a phone, for the short first line only;
+    // never more than a quarter of the width).
     const labelRoom = Math.min(width * 0.25, C.labelPx * 0.61 * Math.min(labelled + 14, phone ? 12 : 40) + 6);
     const titleRoom = C.titlePx * 2.5;
     const leftRoom = Math.min(width * 0.22, leftLabels * C.labelPx * 0.61 + 8);
+    if (phone) fitStageHeight(x1 - x0, y1 - y0);
+    else shortenStage(Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0), C.fitMaxScale) * (y1 - y0) + 2 * pad + titleRoom);
+    height = stage.clientHeight;
     const k = Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0),
       (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
     const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - leftRoom - k * (x1 - x0)) / 2 - k * x0,
@@ -464,6 +468,24 @@ export function draw(element, data, options = {}) {
     }
     const height = Math.round(Math.max(260, Math.min(C.reportHeight, (stage.clientWidth - 100) * (h / w) + 90)));
     stage.style.height = `${height}px`;
+  }
+
+  // On a wider screen a wide, short graph (CartPole's) gets a figure no taller than it needs,
+  // not a tall box that is mostly empty. Decided once per width, from the first view, so that
+  // choosing an output or a sample never makes the page jump.
+  let shortenedFor = null;
+  function shortenStage(needed) {
+    if (options.standalone || document.fullscreenElement) {
+      stage.style.height = null;
+      shortenedFor = null;
+      return;
+    }
+    if (shortenedFor === stage.clientWidth) return;
+    stage.style.height = null;
+    const natural = stage.clientHeight;
+    const height = Math.round(Math.max(C.shortestStage, needed));
+    if (height < natural) stage.style.height = `${height}px`;
+    shortenedFor = stage.clientWidth;
   }
 
   const resizeObserver = new ResizeObserver(() => {

@@ -112,7 +112,9 @@ export function draw(element, data, options = {}) {
   }
 
   // ---- step: the graph of the chosen round, with the reader's input and pruning
+  let shownRound = null; // the round whose graph is drawn (state.round changes before it loads)
   function mountGraph() {
+    shownRound = state.round;
     flowgraph?.destroy();
     graphBox.selectAll("*").remove();
     flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null }, {
@@ -295,7 +297,9 @@ export function draw(element, data, options = {}) {
     nextRound.attr("disabled", number === rounds[rounds.length - 1].round ? "" : null);
     const path = roundPaths[rounds.findIndex((r) => r.round === number)];
     stats.selectAll("p").data([`Loading round ${number}…`]).join("p").text((t) => t);
-    graph = await data.load(path);
+    const loaded = await data.load(path);
+    if (state.round !== number) return; // the reader has already chosen another round
+    graph = loaded;
     g = compile(graph);
     // Another round is another network: the reader's threshold (set for the last one) starts over.
     if (fromControl) state.threshold = 0;
@@ -427,7 +431,7 @@ export function draw(element, data, options = {}) {
       }
     },
     inspect() {
-      return { state: { ...state }, input: input ? Array.from(input.pixels) : null, graph: flowgraph.inspect(),
+      return { state: { ...state }, shownRound, input: input ? Array.from(input.pixels) : null, graph: flowgraph.inspect(),
         score: lastScore ? { correct: lastScore.correct, accuracy: lastScore.accuracy, ms: lastScore.ms,
           predictions: Array.from(lastScore.predictions) } : null,
         imagesLoaded: !!baseline, pinned: pinView ? pinView.inspect().visible : [],

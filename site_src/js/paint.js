@@ -11,7 +11,7 @@
 //   palette: [css colours],
 //   images: [{x, y, w, h, source: canvas, border}],                 layout units
 //   grid: {x, y, size, image: canvas | null} | null,
-//   titles: [{x, y, text, anchor}],                                  layout x, y; drawn at titlePx
+//   titles: [{x, y, text, anchor, above}],  layout x, y (above: the top of the column); drawn at titlePx
 //   labelPx, titlePx, radiusPx: [min, max], curveUpTo,
 // }
 
@@ -135,7 +135,9 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
     for (const title of scene.titles) {
       const w = ctx.measureText(title.text).width;
       const x = sx(title.x) - w / 2;
-      const y = Math.max(scene.titlePx + 4, sy(title.y));
+      // Zoomed out, the gap in layout units shrinks: keep the title clear of the top node's label.
+      const clear = title.above === undefined ? Infinity : sy(title.above) - Math.round(scene.labelPx * 1.2) - 4;
+      const y = Math.max(scene.titlePx + 4, Math.min(sy(title.y), clear));
       if (taken.some((o) => x < o.x + o.w + 6 && o.x < x + w + 6 && Math.abs(o.y - y) < scene.titlePx)) continue;
       taken.push({ x, y, w });
       ctx.textAlign = "left";
