@@ -447,7 +447,9 @@ export function draw(element, data, options = {}) {
     // never more than a quarter of the width).
     const labelRoom = Math.min(width * 0.25, C.labelPx * 0.61 * Math.min(labelled + 14, phone ? 12 : 40) + 6);
     const titleRoom = C.titlePx * 2.5;
-    const leftRoom = Math.min(width * 0.22, leftLabels * C.labelPx * 0.61 + 8);
+    // On a phone, named inputs' long labels (CartPole's) may not eat a fifth of the width: they
+    // take the other side, or wait for the reader to zoom.
+    const leftRoom = Math.min(width * (phone ? 0.08 : 0.22), leftLabels * C.labelPx * 0.61 + 8);
     if (phone) fitStageHeight(x1 - x0, y1 - y0);
     else shortenStage(Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0), C.fitMaxScale) * (y1 - y0) + 2 * pad + titleRoom);
     height = stage.clientHeight;
