@@ -264,7 +264,14 @@ def _page_figure(page):
     return None
 
 
+# Marks the page as scripted before it first paints, so that the build-time pictures meant for
+# readers without JavaScript are never drawn (a dense graph's SVG costs a long paint) and the
+# figures' places are kept while they load.
+EARLY_SCRIPT = '<script>document.documentElement.classList.add("fg-js")</script>'
+
+
 def on_post_page(output, page, config):
+    output = output.replace("</head>", EARLY_SCRIPT + "</head>", 1)
     figure_id = _page_figure(page)
     if not figure_id or figure_id not in _report["figures"]:
         return output

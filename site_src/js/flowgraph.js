@@ -347,7 +347,18 @@ export function draw(element, data, options = {}) {
   }
 
   let lastPaint = { labels: [] };
+  // Inside batch(), paints wait for the end: several changes made at once are drawn once.
+  let held = 0;
+  let owed = false;
   function paint() {
+    if (held) {
+      owed = true;
+      return;
+    }
+    if (frame) {
+      cancelAnimationFrame(frame); // this paint is the one the frame was waiting for
+      frame = 0;
+    }
     const { width, height } = sizeCanvases();
     if (!width || !scene) return;
     const ctx = base.getContext("2d");
@@ -773,13 +784,28 @@ export function draw(element, data, options = {}) {
   syncControls();
   buildScene();
   fit(false);
-  paint();
+  // A caller about to set an input or a pruning at once (the live figure) lets those draw it.
+  if (options.deferPaint) scheduleFrame();
+  else paint();
   if (state.node) select(g.index.get(state.node), true);
   if (pins.size) onPins?.([...pins]);
 
   return {
     update(next = {}) {
       setState({ ...DEFAULT_OPTIONS, ...next });
+    },
+    // Run fn with painting held, then paint once if anything asked to.
+    batch(fn) {
+      held += 1;
+      try {
+        return fn();
+      } finally {
+        held -= 1;
+        if (!held && owed) {
+          owed = false;
+          paint();
+        }
+      }
     },
     // An input from outside (a drawing, a simulator state): values follow it at once.
     setInput(inputs, meta = {}) {

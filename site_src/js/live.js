@@ -113,12 +113,13 @@ export function draw(element, data, options = {}) {
 
   // ---- step: the graph of the chosen round, with the reader's input and pruning
   let shownRound = null; // the round whose graph is drawn (state.round changes before it loads)
-  function mountGraph() {
+  // within: more to set on the new figure before it is first drawn (the starting input).
+  function mountGraph(within = null) {
     shownRound = state.round;
     flowgraph?.destroy();
     graphBox.selectAll("*").remove();
     flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null }, {
-      output: state.output, sample: "none", node: state.node, pins: state.pins, caption: false,
+      output: state.output, sample: "none", node: state.node, pins: state.pins, caption: false, deferPaint: true,
       onChange: (next) => { Object.assign(state, next); publish(); },
       onPins: (list) => { state.pins = list.map((i) => graph.nodes[i].id).join(","); showPins(); publish(); },
     });
@@ -137,8 +138,11 @@ export function draw(element, data, options = {}) {
     scorer.setGraph(graph, graphKey);
     scoreBaseline();
     updateSlider();
-    if (input) flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
-    applyPruning();
+    flowgraph.batch(() => {
+      if (input) flowgraph.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
+      applyPruning();
+      within?.();
+    });
     showPins();
   }
 
@@ -395,9 +399,9 @@ export function draw(element, data, options = {}) {
     else {
       roundSelect.property("value", state.round);
       nextRound.attr("disabled", "");
-      mountGraph();
     }
-    startFromSample();
+    if (state.round !== entry.selected_round) startFromSample();
+    else mountGraph(startFromSample); // drawn once, with its input
     // A task of its own, so input that arrived while the figure was drawn is answered first.
     loadTimer = setTimeout(loadImages, 0);
   })();
