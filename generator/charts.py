@@ -9,6 +9,13 @@ import altair as alt
 SPLIT_COLORS = ["#1f5fa8", "#9a9a9a"]          # test, validation
 LAYER_COLORS = ["#1f5fa8", "#e08a00", "#7b4fa8", "#00838f", "#6d4c41"]
 SELECTED = "#111111"
+TEXT_PX = 11   # the report's smallest readable text, for axis and legend labels alike
+
+
+def spec(chart) -> dict:
+    """The chart as a validated Vega-Lite spec, its text no smaller than the figures' labels."""
+    return (chart.configure_axis(labelFontSize=TEXT_PX, titleFontSize=TEXT_PX)
+            .configure_legend(labelFontSize=TEXT_PX, titleFontSize=TEXT_PX).to_dict(validate=True))
 
 
 def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
@@ -22,7 +29,7 @@ def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
               axis=alt.Axis(labelOverlap="greedy", labelSeparation=6), title=f"{weights_title} (log scale)")
     color = alt.Color("split:N", title=None, scale=alt.Scale(domain=["test", "validation"], range=SPLIT_COLORS),
                       legend=alt.Legend(orient="bottom"))
-    y = alt.Y("median:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"),
+    y = alt.Y("median:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".1%"),
               title=f"accuracy (median of {seeds} seed{'s' if seeds != 1 else ''})")
     hover = alt.selection_point(name="hover_round", fields=["round"], on="pointerover", nearest=True, empty=False)
     band = base.mark_area(opacity=0.18).encode(x=x, y=alt.Y("min:Q"), y2="max:Q", color=color)
@@ -40,7 +47,7 @@ def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
         align="right", dx=-12, dy=-24, fontSize=12, fontWeight="bold", color=SELECTED).encode(
         x=x, y=y, text=alt.Text("label:N")).transform_calculate(label="'round ' + datum.round + ': the graph shown'")
     chart = (band + line + points + shown + label).properties(width="container", height=280)
-    return chart.to_dict(validate=True)
+    return spec(chart)
 
 
 def weights_per_layer(rounds: list[dict], layer_names: list[str]) -> dict:
@@ -56,7 +63,7 @@ def weights_per_layer(rounds: list[dict], layer_names: list[str]) -> dict:
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("layer:N"), alt.Tooltip("weights:Q", format=",")],
     ).add_params(pick).properties(width="container", height=240)
-    return chart.to_dict(validate=True)
+    return spec(chart)
 
 
 def weights_and_edges(rows: list[dict]) -> dict:
@@ -73,7 +80,7 @@ def weights_and_edges(rows: list[dict]) -> dict:
                         legend=alt.Legend(orient="bottom", title=None, columns=1)),
         tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("what:N"), alt.Tooltip("count:Q", format=",")],
     ).properties(width="container", height=16 * len(rows) + 24)
-    return chart.to_dict(validate=True)
+    return spec(chart)
 
 
 def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
@@ -81,7 +88,7 @@ def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
     value as a rule (e.g. the post's). rows: class, vertices, edges, largest."""
     base = alt.Chart(alt.Data(values=rows))
     bars = base.mark_bar().encode(
-        x=alt.X("class:O", title="output (class)"),
+        x=alt.X("class:O", title="output (class)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("vertices:Q", title="vertices in the output's subgraph"),
         color=alt.condition("datum.largest", alt.value(SELECTED), alt.value(SPLIT_COLORS[0])),
         tooltip=[alt.Tooltip("class:O", title="output"), alt.Tooltip("vertices:Q", format=","),
@@ -92,7 +99,7 @@ def subgraph_sizes(rows: list[dict], reference: dict | None = None) -> dict:
         layers.append(ref.mark_rule(strokeDash=[5, 4], color=LAYER_COLORS[1], strokeWidth=2).encode(y="vertices:Q"))
         layers.append(ref.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color=LAYER_COLORS[1], fontSize=12)
                       .encode(y="vertices:Q", x=alt.value(0), text="label:N"))
-    return alt.layer(*layers).properties(width="container", height=240).to_dict(validate=True)
+    return spec(alt.layer(*layers).properties(width="container", height=240))
 
 
 def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
@@ -116,4 +123,4 @@ def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
         tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("weights:Q", format=","), alt.Tooltip("share:Q", format=".0%",
                  title="share removed"), alt.Tooltip("mean return:Q", format=".1f"), alt.Tooltip("outcome:N")])
     rule = alt.Chart(alt.Data(values=[{"max": max_return}])).mark_rule(strokeDash=[4, 4], color="#888").encode(y="max:Q")
-    return (rule + line + points).properties(width="container", height=260).to_dict(validate=True)
+    return spec((rule + line + points).properties(width="container", height=260))

@@ -51,9 +51,17 @@ def choose_seed(config: LotteryExperiment, results: dict[str, TaskResult]) -> in
     return max(config.seeds, key=lambda s: (results[f"seed-{s}"].record["rounds"][-1]["validation_accuracy"], -s))
 
 
+def pruned_layers(config: LotteryExperiment) -> list[int]:
+    """Indices of the layers the schedule prunes: all with targets (cubic), else those with a rate
+    above 0."""
+    if config.prune.targets:
+        return list(range(len(config.prune.targets)))
+    return [k for k, rate in enumerate(config.prune.rates) if rate > 0]
+
+
 def pruned_weights(config: LotteryExperiment, record: dict) -> int:
-    """Kernel weights left in the layers the schedule prunes (all, or those with a rate above 0)."""
-    return sum(n for n, rate in zip(record["weights_per_layer"], config.prune.rates) if rate > 0)
+    """Kernel weights left in the layers the schedule prunes."""
+    return sum(record["weights_per_layer"][k] for k in pruned_layers(config))
 
 
 def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult]) -> list[dict]:
@@ -121,8 +129,8 @@ def choose_subgraph_class(graph: dict, constants: dict[str, float]) -> int:
 
 
 def pruned_layers_title(config: LotteryExperiment) -> str:
-    pruned = [k for k, rate in enumerate(config.prune.rates, start=1) if rate > 0]
-    if len(pruned) == len(config.prune.rates):
+    pruned = [k + 1 for k in pruned_layers(config)]
+    if config.prune.targets or len(pruned) == len(config.prune.rates):
         return "kernel weights remaining"
     return f"kernel weights remaining in layer{'s' if len(pruned) > 1 else ''} " + " and ".join(map(str, pruned))
 

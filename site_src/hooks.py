@@ -215,7 +215,7 @@ def _provenance(chapter: str, page) -> str:
             f'Every number on this page comes from the build of {build["date"]} with the `{build["profile"]}` '
             f'profile, from {code}, on Python {build["python"]} with {packages}. '
             f'Its settings are below and in [config.json]({config_link}); `make site` makes it all again.\n\n'
-            f'<details class="fg-provenance"><summary>Settings of this chapter</summary>\n\n'
+            f'<details class="fg-provenance" markdown="1"><summary>Settings of this chapter</summary>\n\n'
             f'| setting | value |\n|---|---|\n{rows}\n\n</details>\n\n'
             f'| run | time |\n|---|---|\n{tasks}\n| assembling the figures and documents | {when(record.get("assembly"))} |\n')
 
@@ -227,7 +227,7 @@ def _flatten(value, prefix: str = ""):
                 yield from _flatten(inner, f"{prefix}{key}.")
     else:
         text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        yield prefix.rstrip("."), text
+        yield prefix.rstrip("."), text or "(none)"
 
 
 def _citation(config) -> str:

@@ -111,6 +111,9 @@ def test_every_chapter_page_says_how_it_was_made(quick_build, manifest):
         link = re.search(r'href="([^"]*config\.json)"', block).group(1)
         config = json.loads((quick_build["site"] / chapter["page"] / link).resolve().read_text())
         assert config["type"] and config == json.loads((quick_build["data"] / chapter["id"] / "config.json").read_text())
+        settings = block.split('<details class="fg-provenance"', 1)[1].split("</details>", 1)[0]
+        assert "<table>" in settings and "|---|" not in settings           # a table, not Markdown text
+        assert "<td></td>" not in settings
         runs = build["chapters"][chapter["id"]]
         assert runs["assembly"]["seconds"] >= 0 and all(t["seconds"] >= 0 for t in runs["tasks"])
     landing = (quick_build["site"] / "index.html").read_text()

@@ -161,7 +161,7 @@ FIGURES = {
         "{max_steps} is the most an episode can return.{off_axis}"),
     "flowgraph": Figure(
         "flowgraph", "The pruned agent as an exact flowgraph",
-        "The {vertices} vertices and {edges} edges. The four inputs are the state the agent sees; the two "
+        "The {vertices} vertices and {edges} edges. {inputs_caption}; the two "
         "outputs are its Q-values, and it pushes the cart towards the larger. Bounds hold on every state "
         "with |x| ≤ {track_limit}, |θ| ≤ {angle_limit} (the episode ends beyond) and velocities within the box "
         "in the text.",
@@ -246,6 +246,9 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "stress_below_max": str(record["stress"]["below_max"]),
         "vertices": f"{len(graph['nodes']):,}", "edges": f"{len(graph['edges']):,}",
         "ignored_inputs_text": ignored_text, "ignored_inputs_phrase": ignored_phrase, "ignored_count": str(len(ignored)),
+        "inputs_caption": ("The inputs are the state the agent sees, less " + " and ".join(ignored)
+                           + " (no path to an output, so not drawn)" if ignored
+                           else "The four inputs are the state the agent sees"),
         "velocity_limit": f"{config.velocity_limits[0]:g}", "angular_velocity_limit": f"{config.velocity_limits[1]:g}",
         "recorded_states": f"{len(observations):,}", "max_q_error": f"{max(exact_recorded['max_logit_error'], exact_box['max_logit_error']):.1e}",
         "box_states": f"{len(spread):,}",

@@ -53,6 +53,15 @@ FIGURES = {
 }
 
 
+def post_constant_comparison(constants: dict) -> str:
+    """How the constant outputs found here compare with the post's one."""
+    post = (f"in its network the logit of digit {POST['post_constant_output']} was a constant, a reference "
+            "point that every other class had to beat")
+    if constants:
+        return f"The post found the same kind of thing: {post}."
+    return f"Here the post's network differed: {post}. This pruning kept every class tied to the image."
+
+
 def tasks(config: LotteryExperiment):
     return lottery_tasks(config)
 
@@ -60,7 +69,8 @@ def tasks(config: LotteryExperiment):
 def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
     run = analyse(config, results)
     per_layer = run.selected["weights_per_layer"]
-    facts = {**POST, "layer_1_weights": f"{per_layer[0]:,}", "layer_2_3_weights": f"{sum(per_layer[1:]):,}"}
+    facts = {**POST, "layer_1_weights": f"{per_layer[0]:,}", "layer_2_3_weights": f"{sum(per_layer[1:]):,}",
+             "post_constant_comparison": post_constant_comparison(run.constants)}
     # Layer 1 does not change from round to round: no chart of weights per layer.
     return mlp_chapter_output(ID, run, FIGURES, facts, layer_chart=False)
 

@@ -203,7 +203,9 @@ export function draw(element, data, options = {}) {
       if (first < 0) return null;
       const x = layer.layer === 0 && g.image ? fg.layout.pixel_origin[0] + (shape[1] * cell) / 2
         : nodes[first].channel !== undefined ? layer.x + (fg.layout.map_cell ?? 6) * 11 : positions[first].x;
-      return { x, y: 0, text: layer.name };
+      // Where columns are close (a narrow figure), titles shorten rather than disappear.
+      const short = layer.name.replace(/^hidden /, "h").replace(/^output$/, "out").replace(/^input$/, "in").replace(/^conv /, "c");
+      return { x, y: 0, text: layer.name, short };
     }).filter(Boolean);
     if (filterMode) {
       // Neighbouring neurons alternate between two columns of images, so that each image may be

@@ -11,7 +11,8 @@
 //   palette: [css colours],
 //   images: [{x, y, w, h, source: canvas, border}],                 layout units
 //   grid: {x, y, size, image: canvas | null} | null,
-//   titles: [{x, y, text, anchor, above}],  layout x, y (above: the top of the column); drawn at titlePx
+//   titles: [{x, y, text, short, above}],  layout x, y (above: the top of the column; short: the
+//           title where columns are close); drawn at titlePx
 //   labelPx, titlePx, radiusPx: [min, max], curveUpTo,
 // }
 
@@ -132,16 +133,28 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
   ctx.font = `600 ${scene.titlePx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
   if (!only) {
     const taken = [];
-    for (const title of scene.titles) {
-      const w = ctx.measureText(title.text).width;
-      const x = sx(title.x) - w / 2;
-      // Zoomed out, the gap in layout units shrinks: keep the title clear of the top node's label.
-      const clear = title.above === undefined ? Infinity : sy(title.above) - Math.round(scene.labelPx * 1.2) - 4;
-      const y = Math.max(scene.titlePx + 4, Math.min(sy(title.y), clear));
-      if (taken.some((o) => x < o.x + o.w + 6 && o.x < x + w + 6 && Math.abs(o.y - y) < scene.titlePx)) continue;
+    // Zoomed out, the gap in layout units shrinks: keep a title clear of its column's top label.
+    const clear = (title) => (title.above === undefined ? Infinity : sy(title.above) - Math.round(scene.labelPx * 1.2) - 4);
+    const free = (x, y, w) => !taken.some((o) => x < o.x + o.w + 6 && o.x < x + w + 6 && Math.abs(o.y - y) < scene.titlePx);
+    // Full titles first, left to right; one that would touch its neighbour tries its short form.
+    const place = scene.titles.map((title) => ({ title, text: title.text }));
+    const fits = (p) => {
+      const w = ctx.measureText(p.text).width;
+      const x = sx(p.title.x) - w / 2;
+      const y = Math.max(scene.titlePx + 4, Math.min(sy(p.title.y), clear(p.title)));
+      return { x, y, w };
+    };
+    const spans = place.map(fits);
+    const layerTitle = (i) => !!place[i].title.short;
+    const crowded = spans.some((a, i) => layerTitle(i) && spans.some((b, j) => i !== j && layerTitle(j)
+      && a.x < b.x + b.w + 6 && b.x < a.x + a.w + 6 && Math.abs(a.y - b.y) < scene.titlePx));
+    for (const p of place) {
+      if (crowded && p.title.short) p.text = p.title.short;
+      const { x, y, w } = fits(p);
+      if (!free(x, y, w)) continue;
       taken.push({ x, y, w });
       ctx.textAlign = "left";
-      ctx.fillText(title.text, x, y);
+      ctx.fillText(p.text, x, y);
     }
   }
 
