@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Only light imports here: main() imports the rest inside its error handling, so that even a
 # Ctrl-C while torch loads is one line and exit status 130.
-from .errors import ConfigError, report
+from .errors import ConfigError, keep_interrupts, report
 
 
 def build(profile: str, workers, only: str | None = None, site_dir: Path | None = None,
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     # the semaphores the workers held and says so on stderr after our one error line; the words
     # add nothing, so its children are told not to.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    keep_interrupts()
     try:
         from .config import check_profile
         from .parallel import Workers

@@ -3,11 +3,29 @@ message and an exit status (1, or 130 for Ctrl-C). The traceback is printed only
 from __future__ import annotations
 
 import errno
+import signal
 import subprocess
 import sys
 import tarfile
 import traceback
 import zipfile
+
+
+def keep_interrupts() -> None:
+    """A Ctrl-C that lands while Python runs a callback it cannot raise from (an import lock's
+    weakref callback, a finaliser) would be printed as "Exception ignored ... KeyboardInterrupt"
+    and lost. Deliver it again instead, so that the build stops with its one line. (Again a moment
+    later, from a thread: raised at once, it would land in this hook, which cannot raise either.)"""
+    import threading
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            again = threading.Timer(0.01, signal.raise_signal, (signal.SIGINT,))
+            again.daemon = True
+            again.start()
+            return
+        sys.__unraisablehook__(unraisable)
+    sys.unraisablehook = hook
 
 
 class BuildError(Exception):

@@ -359,3 +359,22 @@ def test_a_failed_download_is_one_line_and_leaves_nothing_behind(reference, tmp_
     assert message in one_error_line(result)
     assert [p.name for p in empty.iterdir()] == [".lock"]        # no half download left
     assert tree(site) == reference["site"]
+
+
+def test_an_interrupt_inside_a_callback_is_not_lost():
+    # Ctrl-C during an import can land in importlib's weakref callback, where Python prints
+    # "Exception ignored" and drops it; the build delivers it again (errors.keep_interrupts).
+    code = ("import time, weakref\n"
+            "from generator.errors import keep_interrupts\n"
+            "keep_interrupts()\n"
+            "class Thing: pass\n"
+            "thing = Thing()\n"
+            "def callback(_): raise KeyboardInterrupt\n"
+            "ref = weakref.ref(thing, callback)\n"
+            "del thing\n"
+            "for _ in range(200): time.sleep(0.01)\n"
+            "print('not interrupted')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert "not interrupted" not in result.stdout
+    assert "Exception ignored" not in result.stderr and "KeyboardInterrupt" in result.stderr
