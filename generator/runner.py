@@ -87,8 +87,17 @@ def _meta(files: dict[str, bytes]) -> dict:
     return json.loads(files.get("meta.json", b"{}"))
 
 
+def _timing(seconds: float) -> dict:
+    return {"seconds": round(seconds, 1), "date": date.today().isoformat()}
+
+
 def _stamp(seconds: float) -> bytes:
-    return json.dumps({"seconds": round(seconds, 1), "date": date.today().isoformat()}).encode()
+    return json.dumps(_timing(seconds)).encode()
+
+
+def _load_output(folder: Path) -> tuple[ChapterOutput, dict] | None:
+    """A cached chapter output whose documents still match their schemas, with its meta.json."""
+    return _load(folder, lambda f: (ChapterOutput.from_files(f), _meta(f)), lambda value: _check_documents(value[0]))
 
 
 def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: list[Chapter] = (),
@@ -104,34 +113,34 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         outputs[chapter.id], meta = _latest_output(chapter, profile)
         record[chapter.id] = {"tasks": [], "assembly": {**meta, "cached": True}}
     todo = []
+    results: dict[tuple[str, str], TaskResult] = {}
+    missing: list[tuple[Chapter, Task]] = []
     for chapter in chapters:
         config = chapter.configs[profile]
         record[chapter.id] = {"tasks": [], "assembly": None}
-        loaded = _load(output_folder(chapter, config), lambda f: (ChapterOutput.from_files(f), _meta(f)),
-                       lambda value: _check_documents(value[0]))
+        loaded = _load_output(output_folder(chapter, config))
         if loaded is None:
             todo.append(chapter)
         else:
             outputs[chapter.id] = loaded[0]
             record[chapter.id]["assembly"] = {**loaded[1], "cached": True}
-        # Cached task results are checked even when the output needs none of them, so that a
-        # damaged entry is reported, not found by surprise later.
+        # Cached task results are read (and their checksums checked) even when the output needs
+        # none of them, so that a damaged entry is reported, not found by surprise later; those
+        # an assembly needs are also verified against the model, once.
         for task in chapter.tasks(config):
-            meta = _load(task_folder(chapter, task, config), _meta)
+            folder = task_folder(chapter, task, config)
+            if loaded is not None:
+                meta = _load(folder, _meta)
+            else:
+                verify = (lambda value, t=task: t.verify(*t.args, value[0])) if task.verify else None
+                result = _load(folder, lambda f: (TaskResult.from_files(f), _meta(f)), verify)
+                if result is None:
+                    missing.append((chapter, task))
+                    continue
+                results[(chapter.id, task.name)], meta = result
             if meta is not None:
                 record[chapter.id]["tasks"].append({"task": task.name, **meta, "cached": True})
 
-    results: dict[tuple[str, str], TaskResult] = {}
-    missing: list[tuple[Chapter, Task]] = []
-    for chapter in todo:
-        config = chapter.configs[profile]
-        for task in chapter.tasks(config):
-            verify = (lambda r, t=task: t.verify(*t.args, r)) if task.verify else None
-            result = _load(task_folder(chapter, task, config), TaskResult.from_files, verify)
-            if result is None:
-                missing.append((chapter, task))
-            else:
-                results[(chapter.id, task.name)] = result
     where: list[dict] = []
     computed = workers.map([(task.function, task.args) for _, task in missing], desc="training", log=where)
     log.extend({"chapter": c.id, "task": t.name, **w} for (c, t), w in zip(missing, where))
@@ -139,9 +148,7 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         cache.write_entry(task_folder(chapter, task, chapter.configs[profile]),
                           {**result.to_files(), "meta.json": _stamp(run["seconds"])})
         results[(chapter.id, task.name)] = result
-        record[chapter.id]["tasks"] = [t for t in record[chapter.id]["tasks"] if t["task"] != task.name]
-        record[chapter.id]["tasks"].append({"task": task.name, "seconds": round(run["seconds"], 1),
-                                            "date": date.today().isoformat(), "cached": False})
+        record[chapter.id]["tasks"].append({"task": task.name, **_timing(run["seconds"]), "cached": False})
 
     calls = []
     for chapter in todo:
@@ -155,8 +162,7 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         cache.write_entry(output_folder(chapter, chapter.configs[profile]),
                           {**output.to_files(), "meta.json": _stamp(run["seconds"])})
         outputs[chapter.id] = output
-        record[chapter.id]["assembly"] = {"seconds": round(run["seconds"], 1), "date": date.today().isoformat(),
-                                          "cached": False}
+        record[chapter.id]["assembly"] = {**_timing(run["seconds"]), "cached": False}
     for chapter_record in record.values():
         chapter_record["tasks"].sort(key=lambda t: t["task"])
     return outputs
@@ -184,7 +190,7 @@ def _latest_output(chapter: Chapter, profile: str) -> tuple[ChapterOutput, dict]
     candidates = sorted((p for p in root.glob(f"{prefix}*") if p.is_dir()),
                         key=lambda p: p.stat().st_mtime_ns, reverse=True) if root.is_dir() else []
     for folder in candidates:
-        loaded = _load(folder, lambda f: (ChapterOutput.from_files(f), _meta(f)), lambda v: _check_documents(v[0]))
+        loaded = _load_output(folder)
         if loaded is not None:
             if folder != output_folder(chapter, chapter.configs[profile]):
                 print(f"note: keeping chapter {chapter.id} as last built (its code has changed since)",

@@ -222,10 +222,10 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         paths["return-vs-weights"]: charts.return_vs_weights(record["rounds"], MAX_STEPS),
     }
     returns = record["evaluation_returns"]
-    ignored_phrase = ("it ignores " + " and ".join(ignored) if ignored else "it uses all four inputs")
-    ignored_text = ("It ignores " + " and ".join(ignored) + ": no path leads from "
-                    + ("it" if len(ignored) == 1 else "them") + " to an output." if ignored
-                    else "It uses all four inputs: each has a path to an output.")
+    names = " and ".join(ignored)
+    ignored_phrase = f"it ignores {names}" if ignored else "it uses all four inputs"
+    ignored_text = (f"It ignores {names}: no path leads from {'it' if len(ignored) == 1 else 'them'} to an output."
+                    if ignored else "It uses all four inputs: each has a path to an output.")
     facts = {
         **POST,
         "seed": str(seed), "seeds": ", ".join(map(str, config.seeds)), "seed_count": str(len(config.seeds)),
@@ -246,9 +246,8 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "stress_below_max": str(record["stress"]["below_max"]),
         "vertices": f"{len(graph['nodes']):,}", "edges": f"{len(graph['edges']):,}",
         "ignored_inputs_text": ignored_text, "ignored_inputs_phrase": ignored_phrase, "ignored_count": str(len(ignored)),
-        "inputs_caption": ("The inputs are the state the agent sees, less " + " and ".join(ignored)
-                           + " (no path to an output, so not drawn)" if ignored
-                           else "The four inputs are the state the agent sees"),
+        "inputs_caption": (f"The inputs are the state the agent sees, less {names} (no path to an output, so not drawn)"
+                           if ignored else "The four inputs are the state the agent sees"),
         "velocity_limit": f"{config.velocity_limits[0]:g}", "angular_velocity_limit": f"{config.velocity_limits[1]:g}",
         "recorded_states": f"{len(observations):,}", "max_q_error": f"{max(exact_recorded['max_logit_error'], exact_box['max_logit_error']):.1e}",
         "box_states": f"{len(spread):,}",

@@ -4,9 +4,7 @@
 // the cart (buttons, or ← → on the figure) and watch the agent recover or fail, and restart from
 // any evaluation seed's start state.
 
-import { cartAndGraphSvg, drawCart } from "./cart.js";
-import { svgToPng, toCsv } from "./download.js";
-import { draw as drawFlowgraph } from "./flowgraph.js";
+import { cartBesideGraph } from "./cart.js";
 import { evaluate } from "./graph.js";
 import { MAX_STEPS, STEPS_PER_SECOND, ended, observe, step as simulate } from "./cartpole.js";
 import { format2 } from "./constants.js";
@@ -19,8 +17,6 @@ export function draw(element, data, options = {}) {
   const episode = data.episode;
   const g = data.compiled;
   const onChange = options.onChange ?? (() => {});
-  const outputs = data.graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class)
-    .map((d) => g.index.get(d.id));
   const box = data.graph.nodes.filter((d) => d.kind === "input").map((d) => ({ index: d.index, bounds: d.bounds }));
   const starts = episode.starts;
   let seed = starts.some((s) => String(s.seed) === String(options.seed)) ? Number(options.seed) : starts[0].seed;
@@ -43,8 +39,8 @@ export function draw(element, data, options = {}) {
   const stepText = controls.append("span").attr("class", "fg-step-text");
 
   // ---- step: the cart beside the graph
-  const body = root.append("div").attr("class", "fg-episode-body");
-  const left = body.append("div").attr("class", "fg-episode-left").attr("tabindex", 0)
+  const { left, cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data);
+  left.attr("tabindex", 0)
     .attr("aria-label", "the cart and pole; ← and → nudge the cart, space runs or pauses")
     .on("keydown", (event) => {
       if (event.key === "ArrowLeft") push(-1);
@@ -53,16 +49,10 @@ export function draw(element, data, options = {}) {
       else return;
       event.preventDefault();
     });
-  const cart = drawCart(left);
-  const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
-  const graphBox = body.append("div").attr("class", "fg-episode-graph");
-  const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: g, traces: null },
-    { output: "all", sample: "none", caption: false, onChange: () => {} });
 
   // The agent's choice on the state it sees: the graph's argmax.
   function policy(observation) {
-    const values = evaluate(g, observation);
-    return values[outputs[1]] > values[outputs[0]] ? 1 : 0;
+    return choose(evaluate(g, observation));
   }
 
   function reset() {
@@ -80,7 +70,7 @@ export function draw(element, data, options = {}) {
   function tick() {
     const observation = observe(state);
     const values = graphFigure.setInput(observation, { label: `step ${steps} from seed ${seed}` });
-    const action = values[outputs[1]] > values[outputs[0]] ? 1 : 0;
+    const action = choose(values);
     const extra = nudgeLeft > 0 ? nudge * NUDGE_FORCE : 0;
     state = simulate(state, action, extra);
     steps += 1;
@@ -139,10 +129,8 @@ export function draw(element, data, options = {}) {
 
   return {
     exports() {
-      const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);
       return {
-        svg: () => picture().svg,
-        png: () => { const { svg, width, height } = picture(); return svgToPng(svg, width, height); },
+        ...downloads(),
         json: () => ({ seed, steps, status, state, graph: graphFigure.exports().json() }),
       };
     },

@@ -2,6 +2,8 @@
 // the angle beyond which the episode ends, the cart, the pole, and an arrow for the push.
 
 import { THETA_THRESHOLD, X_THRESHOLD } from "./cartpole.js";
+import { svgToPng } from "./download.js";
+import { draw as drawFlowgraph } from "./flowgraph.js";
 
 const POLE = 1.0; // drawn length (gymnasium's half-length 0.5, doubled)
 
@@ -47,4 +49,28 @@ export function cartAndGraphSvg(cartSvg, graphFigure) {
   const inner = graph.replace("<svg ", `<svg x="310" y="0" `);
   return { svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 310}" height="${Math.max(height, 110)}">`
     + `<rect width="100%" height="100%" fill="#fff"/>${cart}${inner}</svg>`, width: width + 310, height: Math.max(height, 110) };
+}
+
+// The layout the episode and balance figures share: the cart and a readout on the left, the
+// agent's graph beside them. choose(values) is the agent's push (1: right), the larger Q-value;
+// downloads() gives the picture of both for the download menu.
+export function cartBesideGraph(root, data) {
+  const body = root.append("div").attr("class", "fg-episode-body");
+  const left = body.append("div").attr("class", "fg-episode-left");
+  const cart = drawCart(left);
+  const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
+  const graphBox = body.append("div").attr("class", "fg-episode-graph");
+  const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: data.compiled, traces: null },
+    { output: "all", sample: "none", caption: false, onChange: () => {} });
+  const outputs = data.graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class)
+    .map((d) => data.compiled.index.get(d.id));
+  const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);
+  return {
+    left, cart, readout, graphFigure, outputs,
+    choose: (values) => (values[outputs[1]] > values[outputs[0]] ? 1 : 0),
+    downloads: () => ({
+      svg: () => picture().svg,
+      png: () => { const { svg, width, height } = picture(); return svgToPng(svg, width, height); },
+    }),
+  };
 }

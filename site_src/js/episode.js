@@ -2,10 +2,9 @@
 // evaluated on what it saw (flowgraph.js), its two Q-values and the push it chose. A slider and
 // a play button move through the steps; the step lives in the URL hash.
 
-import { cartAndGraphSvg, drawCart } from "./cart.js";
-import { svgToPng, toCsv } from "./download.js";
+import { cartBesideGraph } from "./cart.js";
+import { toCsv } from "./download.js";
 import { STEPS_PER_SECOND } from "./cartpole.js";
-import { draw as drawFlowgraph } from "./flowgraph.js";
 import { evaluate } from "./graph.js";
 import { format2 } from "./constants.js";
 
@@ -16,8 +15,6 @@ export function draw(element, data, options = {}) {
   const g = data.compiled;
   const last = episode.actions.length; // steps 0..last (the state after the last push too)
   const onChange = options.onChange ?? (() => {});
-  const outputs = data.graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class)
-    .map((d) => g.index.get(d.id));
   let step = clampStep(options.step);
   let timer = null;
 
@@ -34,13 +31,7 @@ export function draw(element, data, options = {}) {
   const stepText = controls.append("span").attr("class", "fg-step-text");
 
   // ---- step: the cart and pole, and the graph beside it
-  const body = root.append("div").attr("class", "fg-episode-body");
-  const left = body.append("div").attr("class", "fg-episode-left");
-  const cart = drawCart(left);
-  const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
-  const graphBox = body.append("div").attr("class", "fg-episode-graph");
-  const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: g, traces: null },
-    { output: "all", sample: "none", caption: false, onChange: () => {} });
+  const { cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data);
 
   function clampStep(s) {
     const n = Number.parseInt(s, 10);
@@ -55,7 +46,7 @@ export function draw(element, data, options = {}) {
     slider.property("value", step);
     values = graphFigure.setInput(observation, { label: `step ${step} of evaluation episode ${episode.seed}` });
     const q = outputs.map((i) => values[i]);
-    const choice = q[1] > q[0] ? 1 : 0;
+    const choice = choose(values);
     const recorded = step < last ? episode.actions[step] : null;
     cart.show(episode.states[step], step < last ? (choice ? 1 : -1) : 0);
     stepText.text(`${step} of ${last}${step === last ? " (the end)" : ""}`);
@@ -102,10 +93,8 @@ export function draw(element, data, options = {}) {
 
   return {
     exports() {
-      const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);
       return {
-        svg: () => picture().svg,
-        png: () => { const { svg, width, height } = picture(); return svgToPng(svg, width, height); },
+        ...downloads(),
         json: () => ({ step, values: Array.from(values ?? []), episode }),
         csv: () => toCsv(episode.states.map((s, t) => ({ step: t, x: s[0], x_dot: s[1], theta: s[2], theta_dot: s[3],
           action: episode.actions[t] ?? "" }))),

@@ -463,11 +463,11 @@ export function draw(element, data, options = {}) {
     // On a phone, named inputs' long labels (CartPole's) may not eat a fifth of the width: they
     // take the other side, or wait for the reader to zoom.
     const leftRoom = Math.min(width * (phone ? 0.08 : 0.22), leftLabels * C.labelPx * 0.61 + 8);
+    const kWidth = Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0), C.fitMaxScale);
     if (phone) fitStageHeight(x1 - x0, y1 - y0);
-    else shortenStage(Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0), C.fitMaxScale) * (y1 - y0) + 2 * pad + titleRoom);
+    else shortenStage(kWidth * (y1 - y0) + 2 * pad + titleRoom);
     height = stage.clientHeight;
-    const k = Math.min((width - 2 * pad - labelRoom - leftRoom) / Math.max(1, x1 - x0),
-      (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0), C.fitMaxScale);
+    const k = Math.min(kWidth, (height - 2 * pad - titleRoom) / Math.max(1, y1 - y0));
     const t = d3.zoomIdentity.translate(pad + leftRoom + (width - 2 * pad - labelRoom - leftRoom - k * (x1 - x0)) / 2 - k * x0,
       pad + titleRoom + (height - 2 * pad - titleRoom - k * (y1 - y0)) / 2 - k * y0).scale(k);
     userZoomed = false;
@@ -477,7 +477,7 @@ export function draw(element, data, options = {}) {
   // On a phone the figure is as tall as the graph needs at the column's width, not a fixed
   // height with empty bands above and below.
   function fitStageHeight(w, h) {
-    if (options.standalone || stage.clientWidth >= C.phoneWidth || document.fullscreenElement) {
+    if (options.standalone || document.fullscreenElement) {
       stage.style.height = null;
       return;
     }

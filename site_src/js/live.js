@@ -395,13 +395,14 @@ export function draw(element, data, options = {}) {
   }
 
   const ready = (async () => {
-    if (state.round !== entry.selected_round) await setRound(state.round, false);
-    else {
+    if (state.round !== entry.selected_round) {
+      await setRound(state.round, false);
+      startFromSample();
+    } else {
       roundSelect.property("value", state.round);
       nextRound.attr("disabled", "");
+      mountGraph(startFromSample); // drawn once, with its input
     }
-    if (state.round !== entry.selected_round) startFromSample();
-    else mountGraph(startFromSample); // drawn once, with its input
     // A task of its own, so input that arrived while the figure was drawn is answered first.
     loadTimer = setTimeout(loadImages, 0);
   })();

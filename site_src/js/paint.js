@@ -132,30 +132,25 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
   ctx.fillStyle = "#555555";
   ctx.font = `600 ${scene.titlePx}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
   if (!only) {
-    const taken = [];
     // Zoomed out, the gap in layout units shrinks: keep a title clear of its column's top label.
     const clear = (title) => (title.above === undefined ? Infinity : sy(title.above) - Math.round(scene.labelPx * 1.2) - 4);
-    const free = (x, y, w) => !taken.some((o) => x < o.x + o.w + 6 && o.x < x + w + 6 && Math.abs(o.y - y) < scene.titlePx);
-    // Full titles first, left to right; one that would touch its neighbour tries its short form.
-    const place = scene.titles.map((title) => ({ title, text: title.text }));
-    const fits = (p) => {
-      const w = ctx.measureText(p.text).width;
-      const x = sx(p.title.x) - w / 2;
-      const y = Math.max(scene.titlePx + 4, Math.min(sy(p.title.y), clear(p.title)));
-      return { x, y, w };
+    const box = (title, text) => {
+      const w = ctx.measureText(text).width;
+      return { x: sx(title.x) - w / 2, y: Math.max(scene.titlePx + 4, Math.min(sy(title.y), clear(title))), w, text };
     };
-    const spans = place.map(fits);
-    const layerTitle = (i) => !!place[i].title.short;
-    const crowded = spans.some((a, i) => layerTitle(i) && spans.some((b, j) => i !== j && layerTitle(j)
-      && a.x < b.x + b.w + 6 && b.x < a.x + a.w + 6 && Math.abs(a.y - b.y) < scene.titlePx));
-    for (const p of place) {
-      if (crowded && p.title.short) p.text = p.title.short;
-      const { x, y, w } = fits(p);
-      if (!free(x, y, w)) continue;
-      taken.push({ x, y, w });
-      ctx.textAlign = "left";
-      ctx.fillText(p.text, x, y);
-    }
+    const clash = (a, b) => a.x < b.x + b.w + 6 && b.x < a.x + a.w + 6 && Math.abs(a.y - b.y) < scene.titlePx;
+    // Where two layer titles would touch (a narrow figure), all take their short form.
+    const full = scene.titles.map((title) => box(title, title.text));
+    const layers = full.filter((_, i) => scene.titles[i].short);
+    const crowded = layers.some((a) => layers.some((b) => a !== b && clash(a, b)));
+    const taken = [];
+    ctx.textAlign = "left";
+    scene.titles.forEach((title, i) => {
+      const b = crowded && title.short ? box(title, title.short) : full[i];
+      if (taken.some((o) => clash(o, b))) return;
+      taken.push(b);
+      ctx.fillText(b.text, b.x, b.y);
+    });
   }
 
   // step: labels in screen space, never smaller than labelPx: those that would overlap a label
