@@ -14,7 +14,7 @@ site: $(VENV)/.installed
 	$(PY) -m generator.build --profile $(PROFILE)
 
 data: $(VENV)/.installed
-	$(PY) -m generator.data
+	$(PY) -m generator.networks.data
 
 serve: site
 	$(PY) -m mkdocs serve

@@ -19,8 +19,8 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from generator.config import LotteryExperiment, PruneConfig, TrainConfig  # noqa: E402
-from generator.prune import run_lottery  # noqa: E402
+from generator.networks.config import LotteryExperiment, PruneConfig, TrainConfig  # noqa: E402
+from generator.networks.prune import run_lottery  # noqa: E402
 
 
 ROUNDS, REWIND = [8, 9, 10], [0, 1]

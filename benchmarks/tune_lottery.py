@@ -19,7 +19,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from generator.chapters import CHAPTERS  # noqa: E402
-from generator.prune import run_lottery  # noqa: E402
+from generator.networks.prune import run_lottery  # noqa: E402
 
 
 def main() -> None:

@@ -22,22 +22,22 @@ from pathlib import Path
 
 # Only light imports here: main() imports the rest inside its error handling, so that even a
 # Ctrl-C while torch loads is one line and exit status 130.
-from .errors import ConfigError, keep_interrupts, report
+from generator.pipeline.errors import ConfigError, keep_interrupts, report
 
 
 def build(profile: str, workers, only: str | None = None, site_dir: Path | None = None,
           timings: dict | None = None) -> None:
     import torch
 
-    from .atomic import publish_dir, staging_dir_for, write_json_atomic
-    from .chapters import CHAPTERS, select
-    from .data import fetch_mnist, verify_checksums
-    from .lock import build_lock
-    from .paths import build_dir, default_site_dir, site_data_dir
-    from .runner import run_chapters
-    from .provenance import build_info
-    from .site import write_site_data
-    from .sitebuild import build_site
+    from generator.pipeline.atomic import publish_dir, staging_dir_for, write_json_atomic
+    from generator.chapters import CHAPTERS, select
+    from generator.networks.data import fetch_mnist, verify_checksums
+    from generator.pipeline.lock import build_lock
+    from generator.pipeline.paths import build_dir, default_site_dir, site_data_dir
+    from generator.pipeline.runner import run_chapters
+    from generator.pipeline.provenance import build_info
+    from generator.site.data import write_site_data
+    from generator.site.render import build_site
 
     timings = {} if timings is None else timings
     site_dir = (site_dir or default_site_dir()).resolve()
@@ -73,8 +73,8 @@ def build(profile: str, workers, only: str | None = None, site_dir: Path | None 
 
 def tidy(site_dir: Path) -> None:
     """Put back what an interrupted swap moved aside and remove what interrupted builds left."""
-    from .atomic import recover, remove_leftovers
-    from .paths import build_dir, site_data_dir
+    from generator.pipeline.atomic import recover, remove_leftovers
+    from generator.pipeline.paths import build_dir, site_data_dir
     for target in (site_data_dir(), site_dir):
         recover(target)
     for folder in (build_dir(), site_dir.parent, build_dir() / "cache" / "tasks", build_dir() / "cache" / "chapters"):
@@ -98,8 +98,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv: list[str] | None):
-    from .chapters import CHAPTERS
-    from .parallel import default_jobs
+    from generator.chapters import CHAPTERS
+    from generator.pipeline.parallel import default_jobs
 
     parser = _Parser(prog="python -m generator.build", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="full", help="full (default: the report) or quick (small runs, tests)")
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     keep_interrupts()
     try:
-        from .config import check_profile
-        from .parallel import Workers
+        from generator.networks.config import check_profile
+        from generator.pipeline.parallel import Workers
 
         args = parse_args(argv)
         check_profile(args.profile)

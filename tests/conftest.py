@@ -84,10 +84,10 @@ def chapter_config(chapter_id: str):
 
 def cached_task(chapter_id: str, task_name: str):
     """A task result of the quick build, as the build cached it (checked like the build does)."""
-    from generator import cache
-    from generator.chapter import TaskResult
+    from generator.pipeline import cache
+    from generator.pipeline.chapter import TaskResult
     from generator.chapters import CHAPTERS
-    from generator.runner import task_folder
+    from generator.pipeline.runner import task_folder
     chapter = CHAPTERS[chapter_id]
     config = chapter.configs["quick"]
     task = next(t for t in chapter.tasks(config) if t.name == task_name)
@@ -101,14 +101,14 @@ def quick_experiment():
 
 @pytest.fixture(scope="session")
 def mnist_quick(quick_experiment):
-    from generator.data import load_mnist
+    from generator.networks.data import load_mnist
     return load_mnist(quick_experiment.data)
 
 
 @pytest.fixture(scope="session")
 def quick_model(quick_build, manifest, quick_experiment):
     """The network the quick build's flowgraph shows, rebuilt from the build's cache."""
-    from generator.prune import lottery_model
+    from generator.networks.prune import lottery_model
     entry = manifest["experiments"]["mnist-mlp-lth"]
     result = cached_task("mnist-mlp-lth", f"seed-{entry['selected_seed']}")
     return lottery_model(quick_experiment, result, entry["selected_round"])

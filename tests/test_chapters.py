@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from generator.cartpole import episodes, greedy, returns_vectorised, step
-from generator.flowgraph import evaluate, output_logits
+from generator.networks.cartpole import episodes, greedy, returns_vectorised, step
+from generator.flowgraph.graph import evaluate, output_logits
 from tests.conftest import REPO, cached_task, chapter_config
 
 READY = "[...document.querySelectorAll('.fg-mount')].every(m => m.dataset.ready === 'true')"
@@ -22,7 +22,7 @@ def load(quick_build, chapter, name):
 
 @pytest.mark.parametrize("chapter", ["mnist-mlp-lth-dense-first", "mnist-cnn"])
 def test_mnist_chapter_graphs_reproduce_their_networks_on_every_test_image(quick_build, manifest, mnist_quick, chapter):
-    from generator.prune import lottery_model
+    from generator.networks.prune import lottery_model
     graph = load(quick_build, chapter, "flowgraph.json")
     entry = manifest["experiments"][chapter]
     config = chapter_config(chapter)
@@ -37,7 +37,7 @@ def test_mnist_chapter_graphs_reproduce_their_networks_on_every_test_image(quick
 
 
 def test_the_cnn_graph_unrolls_convolutions_and_reports_subgraph_sizes(quick_build, manifest):
-    from generator.flowgraph import subgraph_size
+    from generator.flowgraph.graph import subgraph_size
     graph = load(quick_build, "mnist-cnn", "flowgraph.json")
     entry = manifest["experiments"]["mnist-cnn"]
     conv = [n for n in graph["nodes"] if "channel" in n]
@@ -128,7 +128,7 @@ def test_the_cnn_figure_draws_every_node_and_hovers(page, site_url, quick_build)
     box = page.locator("#fig-flowgraph .fg-stage").bounding_box()
     page.mouse.move(box["x"] + x, box["y"] + y)
     lit = page.evaluate("window.flowgraphReport.figures.get('flowgraph').figure.inspect().lit")
-    from generator.flowgraph import ancestors
+    from generator.flowgraph.graph import ancestors
     assert set(lit) == ancestors(graph, output)
 
 
@@ -152,7 +152,7 @@ def test_no_chart_puts_zero_on_a_log_axis(quick_build):
 
 
 def test_the_return_chart_leaves_out_empty_candidates_and_says_so():
-    from generator import charts
+    from generator.site import charts
     from generator.chapters.cartpole_dqn import off_axis_text
     rounds = [{"round": 0, "weights": 1216, "share": 0.0, "validation_mean_return": 500.0, "accepted": True},
               {"round": 1, "weights": 0, "share": 0.2, "validation_mean_return": 9.24, "accepted": False},

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from generator.chapters import CHAPTERS, select
-from generator.config import (CNNConfig, ConfigError, DataConfig, LotteryExperiment, MLPConfig, PruneConfig,
+from generator.networks.config import (CNNConfig, ConfigError, DataConfig, LotteryExperiment, MLPConfig, PruneConfig,
                               TrainConfig, check_profile, config_hash)
 from tests.conftest import REPO
 

@@ -5,10 +5,10 @@ import struct
 import numpy as np
 import pytest
 
-from generator.config import DataConfig
-from generator.data import FILES, load_mnist, read_idx, verify_checksums
-from generator.errors import BuildError
-from generator.paths import mnist_dir
+from generator.networks.config import DataConfig
+from generator.networks.data import FILES, load_mnist, read_idx, verify_checksums
+from generator.pipeline.errors import BuildError
+from generator.pipeline.paths import mnist_dir
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from generator.flowgraph import evaluate, output_logits
-from generator.paths import SCHEMA_DIR
+from generator.flowgraph.graph import evaluate, output_logits
+from generator.pipeline.paths import SCHEMA_DIR
 
 
 def test_json_files_match_their_schemas(flowgraph_json, traces_json, manifest):
@@ -17,8 +17,8 @@ def test_json_files_match_their_schemas(flowgraph_json, traces_json, manifest):
 
 
 def test_exported_graph_reproduces_torch_logits_on_all_test_images(flowgraph_json, quick_model):
-    from generator.data import load_mnist
-    from generator.config import DataConfig
+    from generator.networks.data import load_mnist
+    from generator.networks.config import DataConfig
     test = load_mnist(DataConfig()).test
     with torch.no_grad():
         expected = quick_model(test.inputs).double().numpy()
@@ -42,8 +42,8 @@ def hidden_activations(model, x):
 
 @pytest.mark.parametrize("inputs", ["test images", "uniform random", "random corners"])
 def test_bounds_are_sound(inputs, flowgraph_json, quick_model):
-    from generator.data import load_mnist
-    from generator.config import DataConfig
+    from generator.networks.data import load_mnist
+    from generator.networks.config import DataConfig
     generator = torch.Generator().manual_seed(0)
     x = {"test images": lambda: load_mnist(DataConfig()).test.inputs,
          "uniform random": lambda: torch.rand(20_000, 784, generator=generator),

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from generator.errors import BuildError
-from generator.flowgraph import (constant_outputs, evaluate, flowgraph_bounds, flowgraph_from_sequential,
+from generator.pipeline.errors import BuildError
+from generator.flowgraph.graph import (constant_outputs, evaluate, flowgraph_bounds, flowgraph_from_sequential,
                                  output_logits, simplify)
 
 
@@ -126,8 +126,8 @@ def test_a_convolution_unrolls_into_one_edge_per_used_multiply():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_pruned_cnn_is_reproduced_exactly(seed):
-    from generator.config import CNNConfig
-    from generator.models import make_model, prunable_layers
+    from generator.networks.config import CNNConfig
+    from generator.networks.models import make_model, prunable_layers
     model = make_model(CNNConfig(channels=(3, 3), input_side=12), seed)
     with torch.no_grad():
         for layer in prunable_layers(model):

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from generator.flowgraph import ancestors, evaluate, output_logits
+from generator.flowgraph.graph import ancestors, evaluate, output_logits
 
 pytestmark = pytest.mark.browser
 

@@ -3,10 +3,10 @@ retraining, biases are never pruned, and each round removes the configured fract
 import torch
 from torch.nn.utils import prune
 
-from generator.config import PruneConfig, TrainConfig
-from generator.models import make_model, prunable_layers as linear_layers
-from generator.prune import kernel, prune_lottery_round, reset_to as reset_to_init, weights_per_layer
-from generator.train import train_epochs
+from generator.networks.config import PruneConfig, TrainConfig
+from generator.networks.models import make_model, prunable_layers as linear_layers
+from generator.networks.prune import kernel, prune_lottery_round, reset_to as reset_to_init, weights_per_layer
+from generator.networks.train import train_epochs
 
 
 def test_rounds_prune_the_configured_fraction_and_keep_pruned_weights_zero(mnist_quick, quick_experiment):
@@ -46,7 +46,7 @@ def test_reset_restores_initial_values_of_survivors_and_biases(mnist_quick, quic
 
 def test_quick_build_records_every_round(quick_experiment, manifest):
     from tests.conftest import cached_task
-    from generator.prune import lottery_model
+    from generator.networks.prune import lottery_model
     for seed in quick_experiment.seeds:
         result = cached_task("mnist-mlp-lth", f"seed-{seed}")
         rounds = result.record["rounds"]
@@ -62,8 +62,8 @@ def test_quick_build_records_every_round(quick_experiment, manifest):
 
 
 def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_weights(monkeypatch):
-    from generator import prune as prune_module
-    from generator.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
+    from generator.networks import prune as prune_module
+    from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
     config = LotteryExperiment(data=DataConfig(train_size=2_000, validation_size=500, test_size=1_000),
                                train=TrainConfig(epochs_per_round=2, final_epochs=2),
                                prune=PruneConfig(rounds=2, rates=(0.0, 0.5, 0.5), rewind_epochs=1))
@@ -93,7 +93,7 @@ def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_w
 
 
 def test_cubic_targets_and_balanced_rows_reach_their_counts(mnist_quick):
-    from generator.config import CNNConfig
+    from generator.networks.config import CNNConfig
     config = PruneConfig(rounds=3, targets=(6, 23, 23, 135), balanced=(3,))
     model = make_model(CNNConfig(), seed=0)
     sizes = [l.weight.numel() for l in linear_layers(model)]

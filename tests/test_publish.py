@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from generator.flowgraph import ancestors
+from generator.flowgraph.graph import ancestors
 from tests.conftest import REPO, SITE_URL
 
 READY = "[...document.querySelectorAll('.fg-mount')].every(m => m.dataset.ready === 'true')"

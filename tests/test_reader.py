@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from generator.flowgraph import ancestors
+from generator.flowgraph.graph import ancestors
 from tests.conftest import SUBPATH
 
 pytestmark = pytest.mark.browser

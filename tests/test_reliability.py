@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.data import FILES
-from generator.paths import mnist_dir
+from generator.networks.data import FILES
+from generator.pipeline.paths import mnist_dir
 from tests.conftest import REPO, build_command, build_env, json_files, run_build
 
 
@@ -328,7 +328,7 @@ def test_leftovers_of_interrupted_builds_are_removed(reference, tmp_path):
 
 
 def test_the_two_rename_fallback_is_undone_by_recover(tmp_path, monkeypatch):
-    from generator import atomic
+    from generator.pipeline import atomic
     target, staging = tmp_path / "site", tmp_path / ".staging-site-1"
     target.mkdir(), staging.mkdir()
     (target / "old").write_text("old")
@@ -365,7 +365,7 @@ def test_an_interrupt_inside_a_callback_is_not_lost():
     # Ctrl-C during an import can land in importlib's weakref callback, where Python prints
     # "Exception ignored" and drops it; the build delivers it again (errors.keep_interrupts).
     code = ("import time, weakref\n"
-            "from generator.errors import keep_interrupts\n"
+            "from generator.pipeline.errors import keep_interrupts\n"
             "keep_interrupts()\n"
             "class Thing: pass\n"
             "thing = Thing()\n"

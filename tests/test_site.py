@@ -100,7 +100,7 @@ def test_view_state_round_trips_through_the_url(page, site_url, traces_json, art
 
 
 def test_hover_lights_up_exactly_the_ancestors(page, site_url, flowgraph_json):
-    from generator.flowgraph import ancestors
+    from generator.flowgraph.graph import ancestors
     fed = {e["target"] for e in flowgraph_json["edges"]}
     output = next(n["id"] for n in flowgraph_json["nodes"] if n["kind"] == "output" and n["id"] in fed)
     open_page(page, site_url + FLOWGRAPH_PAGE, [])

@@ -2,9 +2,12 @@
 Adding an experiment: a module in this package, a line here, and a page docs/<id>.md."""
 from __future__ import annotations
 
-from ..chapter import Chapter
-from ..errors import ConfigError
-from . import cartpole_dqn, mnist_cnn, mnist_mlp_lth, mnist_mlp_lth_dense_first
+from generator.pipeline.chapter import Chapter
+from generator.pipeline.errors import ConfigError
+from generator.chapters import cartpole_dqn
+from generator.chapters import mnist_cnn
+from generator.chapters import mnist_mlp_lth
+from generator.chapters import mnist_mlp_lth_dense_first
 
 CHAPTERS: dict[str, Chapter] = {
     chapter.id: chapter for chapter in (

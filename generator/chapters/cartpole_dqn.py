@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .. import charts
-from ..cartpole import (INPUT_NAMES, MAX_STEPS, OUTPUT_NAMES, THETA_THRESHOLD, X_THRESHOLD, episodes, greedy,
+from generator.site import charts
+from generator.networks.cartpole import (INPUT_NAMES, MAX_STEPS, OUTPUT_NAMES, THETA_THRESHOLD, X_THRESHOLD, episodes, greedy,
                         returns_vectorised, start_state)
-from ..chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, figure_entries
-from ..config import require
-from ..distil import DistilConfig, prune_and_distil
-from ..dqn import DQNConfig, passes, state_arrays, train_dqn
-from ..errors import BuildError
-from ..export import flowgraph_document, validate
-from ..flowgraph import check_exact, constant_outputs, flowgraph_from_sequential, ignored_inputs, simplify
-from ..layout import layout_flowgraph
-from ..models import mlp
-from ..config import MLPConfig
-from ..paths import chapter_data
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, figure_entries
+from generator.networks.config import require
+from generator.networks.distil import DistilConfig, prune_and_distil
+from generator.networks.dqn import DQNConfig, passes, state_arrays, train_dqn
+from generator.pipeline.errors import BuildError
+from generator.flowgraph.export import flowgraph_document, validate
+from generator.flowgraph.graph import check_exact, constant_outputs, flowgraph_from_sequential, ignored_inputs, simplify
+from generator.flowgraph.layout import layout_flowgraph
+from generator.networks.models import mlp
+from generator.networks.config import MLPConfig
+from generator.pipeline.paths import chapter_data
 
 ID = "cartpole-dqn"
 

@@ -4,12 +4,12 @@ and position and an edge per multiply, and shows why pruning does not make a con
 graph small: one kernel weight is a multiply at every position of the feature map."""
 from __future__ import annotations
 
-from .. import charts
-from ..chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
-from ..config import CNNConfig, DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from ..flowgraph import subgraph_size
-from ..mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, lottery_manifest, lottery_tasks
-from ..paths import chapter_data
+from generator.site import charts
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
+from generator.networks.config import CNNConfig, DataConfig, LotteryExperiment, PruneConfig, TrainConfig
+from generator.flowgraph.graph import subgraph_size
+from generator.chapters.mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, lottery_manifest, lottery_tasks
+from generator.pipeline.paths import chapter_data
 
 ID = "mnist-cnn"
 

@@ -4,9 +4,9 @@ filters, per output and on single test images. Several seeds say how reliable th
 the graph shown is the seed chosen on validation."""
 from __future__ import annotations
 
-from ..chapter import Chapter, ChapterOutput, Figure, TaskResult
-from ..config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from ..mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult
+from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
+from generator.chapters.mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth"
 

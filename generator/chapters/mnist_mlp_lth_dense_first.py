@@ -4,9 +4,9 @@ little readability; the rest of the graph gets much smaller. Compared with the a
 of the first chapter, side by side."""
 from __future__ import annotations
 
-from ..chapter import Chapter, ChapterOutput, Figure, TaskResult
-from ..config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from ..mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult
+from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
+from generator.chapters.mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth-dense-first"
 

@@ -1,6 +1,6 @@
 // Visual constants shared by every figure, in one place. Sizes in layout units (the pixels of
 // flowgraph.json's layout) scale with zoom; sizes in px stay the same on screen. Colours are
-// mirrored as CSS variables in css/report.css and in generator/snapshot.py; change all together.
+// mirrored as CSS variables in css/report.css and in generator/site/snapshot.py; change all together.
 
 export const COLORS = {
   positive: "#1a9850", // green: positive weight or contribution

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cartpole import MAX_STEPS, greedy, returns_vectorised
-from .config import require
+from generator.networks.cartpole import MAX_STEPS, greedy, returns_vectorised
+from generator.networks.config import require
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import logging
 import os
 from pathlib import Path
 
-from .atomic import staging_dir_for
-from .errors import BuildError
-from .paths import MKDOCS_YML
+from generator.pipeline.atomic import staging_dir_for
+from generator.pipeline.errors import BuildError
+from generator.pipeline.paths import MKDOCS_YML
 
 
 class _Collect(logging.Handler):

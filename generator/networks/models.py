@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import CNNConfig, MLPConfig
-from .errors import ConfigError
+from generator.networks.config import CNNConfig, MLPConfig
+from generator.pipeline.errors import ConfigError
 
 
 def mlp(config: MLPConfig) -> nn.Sequential:

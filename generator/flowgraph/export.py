@@ -1,4 +1,4 @@
-"""JSON documents the browser reads, checked against the JSON Schema files in generator/schema/."""
+"""JSON documents the browser reads, checked against the JSON Schema files in generator/flowgraph/schema/."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ from functools import cache
 
 import jsonschema
 
-from .errors import BuildError
-from .paths import SCHEMA_DIR
+from generator.pipeline.errors import BuildError
+from generator.pipeline.paths import SCHEMA_DIR
 
 SCHEMA_VERSION = 2
 
@@ -21,7 +21,7 @@ def validate(document: dict, name: str) -> dict:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema(name)).iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise BuildError(f"{name}.json does not match generator/schema/{name}.schema.json at {where}: {error.message}")
+        raise BuildError(f"{name}.json does not match generator/flowgraph/schema/{name}.schema.json at {where}: {error.message}")
     return document
 
 

@@ -6,8 +6,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .progress import bar
-from .config import TrainConfig
+from generator.pipeline.progress import bar
+from generator.networks.config import TrainConfig
 
 
 def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, config: TrainConfig,

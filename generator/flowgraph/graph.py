@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from .errors import BuildError
+from generator.pipeline.errors import BuildError
 
 
 @dataclass

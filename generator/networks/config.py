@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from generator.pipeline.errors import ConfigError
 
 PROFILES = ("full", "quick")
 

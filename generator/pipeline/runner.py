@@ -14,15 +14,14 @@ import types
 from datetime import date
 from pathlib import Path
 
-from . import cache
-from .chapter import Chapter, ChapterOutput, Task, TaskResult
-from .config import config_hash
-from .errors import BuildError, ConfigError
-from .export import validate
-from .parallel import Workers
-from .paths import SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
+from generator.pipeline import cache
+from generator.pipeline.chapter import Chapter, ChapterOutput, Task, TaskResult
+from generator.networks.config import config_hash
+from generator.pipeline.errors import BuildError, ConfigError
+from generator.flowgraph.export import validate
+from generator.pipeline.parallel import Workers
+from generator.pipeline.paths import GENERATOR, SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
 
-GENERATOR = Path(__file__).resolve().parent
 
 
 def _module_file(obj) -> Path:
@@ -55,7 +54,7 @@ def output_key_prefix(chapter: Chapter, config) -> str:
 
 def output_folder(chapter: Chapter, config) -> Path:
     # Any shared module or schema can change what a chapter outputs, as can its own module.
-    code = cache.code_version(sorted(GENERATOR.glob("*.py")) + sorted(SCHEMA_DIR.glob("*.json"))
+    code = cache.code_version(sorted(p for p in GENERATOR.rglob("*.py") if p.parent.name != "chapters") + sorted(SCHEMA_DIR.glob("*.json"))
                               + [_module_file(chapter.assemble)])
     return chapter_cache_dir(output_key_prefix(chapter, config) + code)
 
@@ -171,8 +170,8 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
 def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult]) -> ChapterOutput:
     """A chapter's output, with a static picture (SVG) and a preview (PNG) of every figure's first
     view: what the page shows without JavaScript, and what a shared link's card shows."""
-    from .chapters import CHAPTERS
-    from .snapshot import figure_snapshot, preview_png
+    from generator.chapters import CHAPTERS
+    from generator.site.snapshot import figure_snapshot, preview_png
 
     output = CHAPTERS[chapter_id].assemble(config, results)
     for figure_id, figure in output.figures.items():

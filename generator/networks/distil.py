@@ -20,9 +20,9 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from .config import require
-from .models import prunable_layers
-from .progress import bar
+from generator.networks.config import require
+from generator.networks.models import prunable_layers
+from generator.pipeline.progress import bar
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
-from .chapter import Chapter, ChapterOutput
-from .errors import BuildError
-from .export import manifest_document
-from .config import to_dict
-from .paths import BUILD, DOCS_DIR, FACTS, MANIFEST, SCHEMA_DIR, chapter_data, figure_page
+from generator.pipeline.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from generator.pipeline.chapter import Chapter, ChapterOutput
+from generator.pipeline.errors import BuildError
+from generator.flowgraph.export import manifest_document
+from generator.networks.config import to_dict
+from generator.pipeline.paths import BUILD, DOCS_DIR, FACTS, MANIFEST, SCHEMA_DIR, chapter_data, figure_page
 
 
 def chapter_page(chapter: Chapter) -> str:

@@ -18,8 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import dumps_json
-from .errors import BuildError
+from generator.pipeline.atomic import dumps_json
+from generator.pipeline.errors import BuildError
 
 
 @dataclass

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import charts
-from .chapter import ChapterOutput, Figure, Task, TaskResult, figure_entries
-from .config import LotteryExperiment, MLPConfig
-from .data import load_mnist
-from .export import flowgraph_document, traces_document
-from .flowgraph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
-from .layout import layout_flowgraph, subgraph_layouts
-from .paths import chapter_data
-from .prune import lottery_model, run_lottery, verify_lottery
-from .traces import sample_traces
+from generator.site import charts
+from generator.pipeline.chapter import ChapterOutput, Figure, Task, TaskResult, figure_entries
+from generator.networks.config import LotteryExperiment, MLPConfig
+from generator.networks.data import load_mnist
+from generator.flowgraph.export import flowgraph_document, traces_document
+from generator.flowgraph.graph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
+from generator.flowgraph.layout import layout_flowgraph, subgraph_layouts
+from generator.pipeline.paths import chapter_data
+from generator.networks.prune import lottery_model, run_lottery, verify_lottery
+from generator.flowgraph.traces import sample_traces
 
 INPUT_SHAPE = (28, 28)
 INPUT_RANGE = (0.0, 1.0)   # pixel / 255

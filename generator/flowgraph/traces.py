@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Split
-from .flowgraph import evaluate
+from generator.networks.data import Split
+from generator.flowgraph.graph import evaluate
 
 
 def choose_samples(labels: np.ndarray, predictions: np.ndarray, per_class: int, misclassified: int) -> list[int]:

@@ -117,7 +117,7 @@ def subgraph_layouts(graph: dict) -> dict:
     hidden neurons re-spaced to fill their column (in the full layout's order), the output in
     the middle. Pixels and feature-map positions keep their places: where they are means
     something. Returns {class: {node id: [x, y]}} for the nodes that move."""
-    from .flowgraph import ancestors
+    from generator.flowgraph.graph import ancestors
 
     nodes = {n["id"]: n for n in graph["nodes"]}
     height = graph["layout"]["height"]

