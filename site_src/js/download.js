@@ -2,6 +2,8 @@
 // as PNG, and the figure's data as JSON (and as CSV where it is a table). A figure offers what it
 // can through `exports()`: {svg(): string, png(): Promise<Blob>, json(): object, csv?(): string}.
 
+import { SvgContext } from "./svgcontext.js";
+
 // addDownloads(figureElement, figure, name): a small menu in the figure's caption.
 export function addDownloads(figureElement, figure, name) {
   if (!figure.exports || !figureElement) return;
@@ -43,6 +45,33 @@ function save(blob, filename) {
 }
 
 // Helpers for the figures' exports.
+
+// The SVG and PNG of a figure painted on a canvas: draw(ctx) paints the current view (as the
+// screen shows it, size() = [width, height] in CSS px) on an SVG context (text stays text) or on
+// a canvas twice the screen's size.
+export function paintedPicture(size, draw) {
+  return {
+    svg: () => {
+      const [width, height] = size();
+      const ctx = new SvgContext(width, height);
+      draw(ctx);
+      return ctx.toString();
+    },
+    png: () => {
+      const [width, height] = size();
+      const scale = 2;
+      const canvas = document.createElement("canvas");
+      canvas.width = width * scale;
+      canvas.height = height * scale;
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(scale, 0, 0, scale, 0, 0);
+      ctx.fillStyle = "#ffffff";
+      ctx.fillRect(0, 0, width, height);
+      draw(ctx);
+      return canvasBlob(canvas);
+    },
+  };
+}
 
 export function canvasBlob(canvas) {
   return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));

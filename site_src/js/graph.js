@@ -255,3 +255,27 @@ export function batchEvaluator(g, images) {
     },
   };
 }
+
+// Nodes a pruning mask (over edges, 1 = removed) leaves out: those (not inputs) whose every
+// incoming edge is removed, and those no output can be reached from, repeated until nothing
+// changes. Returns a mask over nodes (all 0 without a mask).
+export function deadNodes(g, mask) {
+  const dead = new Uint8Array(g.n);
+  if (!mask) return dead;
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = 0; i < g.n; i++) {
+      if (dead[i]) continue;
+      let fed = g.input[i] >= 0 || g.offsets[i] === g.offsets[i + 1]; // inputs and constant outputs stay
+      for (let j = g.offsets[i]; j < g.offsets[i + 1] && !fed; j++) fed = !mask[g.inEdges[j]] && !dead[g.sources[j]];
+      let feeds = g.outOffsets[i] === g.outOffsets[i + 1] && g.input[i] < 0; // an output
+      for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1] && !feeds; j++) {
+        const k = g.outEdges[j];
+        feeds = !mask[k] && !dead[g.edgeTarget[k]];
+      }
+      if (!fed || !feeds) { dead[i] = 1; changed = true; }
+    }
+  }
+  return dead;
+}

@@ -1,6 +1,7 @@
 // Paints a flowgraph scene onto a 2D context: the figure's canvas, or the SVG context that the
 // downloads use (svgcontext.js), so the picture and its download are one drawing. The scene is
-// plain data prepared by flowgraph.js; this module knows no DOM and no d3.
+// plain data prepared by scene.js; this module knows no DOM and no d3. Labels are placed by
+// labels.js; the highlight of a node's paths is paintHighlight, below.
 //
 // scene = {
 //   nodes: [{x, y, shape: "pixel"|"cell"|"circle"|"square"|"output", r, fill, stroke, dash,
@@ -15,6 +16,10 @@
 //           title where columns are close); drawn at titlePx
 //   labelPx, titlePx, radiusPx: [min, max], curveUpTo,
 // }
+
+import { COLORS, FLOWGRAPH as C } from "./constants.js";
+import { reachMask } from "./graph.js";
+import { placeLabels } from "./labels.js";
 
 export function paintScene(ctx, scene, t, width, height, { only = null, labels = true } = {}) {
   const sx = (x) => x * t.k + t.x;
@@ -160,65 +165,29 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
     const px = scene.labelPx;
     const lineHeight = Math.round(px * 1.2);
     const charWidth = px * 0.61; // monospace
-    const placed = new Occupancy();
-    for (const box of scene.reserved ?? []) placed.add(box); // e.g. under the zoom buttons
+    const radius = (node) => Math.min(rMax, Math.max(rMin, node.r * t.k));
     // Nodes count as occupied: a label never covers another node.
+    const obstacles = [...(scene.reserved ?? [])]; // e.g. under the zoom buttons
     for (let i = 0; i < scene.nodes.length; i++) {
       const node = scene.nodes[i];
       if (!show(i) || node.shape === "pixel" || node.shape === "cell") continue;
-      const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
+      const r = radius(node);
       const x = sx(node.x), y = sy(node.y);
-      if (x >= -r && y >= -r && x <= width + r && y <= height + r) placed.add({ x: x - r, y: y - r, w: 2 * r, h: 2 * r, node: i });
+      if (x >= -r && y >= -r && x <= width + r && y <= height + r) obstacles.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r, node: i });
     }
     const order = [];
     for (let i = 0; i < scene.nodes.length; i++) if (show(i) && scene.nodes[i].label) order.push(i);
     order.sort((a, b) => scene.nodes[b].priority - scene.nodes[a].priority || a - b);
+    const candidates = order.map((i) => {
+      const node = scene.nodes[i];
+      return { i, x: sx(node.x), y: sy(node.y), r: radius(node), label: node.label, shortLabel: node.shortLabel,
+        labelSide: node.labelSide };
+    });
     ctx.font = `${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
     ctx.lineJoin = "round";
-    // Two passes: every label first gets its first line (the node's name and value), in order of
-    // priority; then labels grow a second line (the bounds) where there is room. A label goes on
-    // its node's side (right; left for named inputs), an output's or an input's may move to the
-    // other side, and a label that fits nowhere is left out until the reader zooms in.
-    const chosen = [];
-    for (const i of order) {
-      const node = scene.nodes[i];
-      const x = sx(node.x), y = sy(node.y);
-      if (x < -50 || y < -20 || x > width || y > height + 20) continue;
-      const r = Math.min(rMax, Math.max(rMin, node.r * t.k));
-      const side = node.labelSide === "left";
-      const sides = node.labelSide ? [side, !side] : [side]; // only named inputs may change sides
-      const at = (lines, left) => {
-        const b = labelBox(x + r + 4, y, lines, charWidth, lineHeight);
-        if (left) b.x = x - r - 4 - b.w;
-        b.node = i;
-        return b;
-      };
-      const fits = (b) => !placed.hits(b, i) && b.x >= 0 && b.x + b.w <= width;
-      const firsts = node.shortLabel ? [node.label.slice(0, 1), [node.shortLabel]] : [node.label.slice(0, 1)];
-      search: for (const first of firsts) {
-        for (const left of sides) {
-          const b = at(first, left);
-          if (fits(b)) {
-            placed.add(b);
-            chosen.push({ i, left, box: b, lines: first, at, fits });
-            break search;
-          }
-        }
-      }
-    }
-    for (const label of chosen) {
-      const node = scene.nodes[label.i];
-      if (node.label.length < 2 || label.lines[0] !== node.label[0]) continue;
-      const b = label.at(node.label, label.left);
-      if (label.fits(b)) {
-        placed.add(b);
-        label.box = b;
-        label.lines = node.label;
-      }
-    }
-    for (const { i, box, lines } of chosen) {
+    for (const { i, box, lines } of placeLabels(candidates, { width, height, charWidth, lineHeight, obstacles })) {
       const node = scene.nodes[i];
       lines.forEach((line, j) => {
         const ly = box.y + lineHeight * (j + 0.5);
@@ -235,39 +204,46 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
   return { labels: drawn, curved };
 }
 
-function labelBox(x, y, lines, charWidth, lineHeight) {
-  const w = Math.max(...lines.map((line) => line.length)) * charWidth;
-  const h = lines.length * lineHeight;
-  return { x, y: y - h / 2, w, h };
-}
-
-// Placed label boxes, binned so that each test looks at a few neighbours only.
-class Occupancy {
-  constructor(bin = 48) {
-    this.bin = bin;
-    this.cells = new Map();
+// The highlight, on the overlay canvas: what the `center` node depends on and what depends on it
+// stays, the rest fades; pinned nodes get a dot, the selected node a ring, the focused one (the
+// keyboard's) a dashed ring. Returns the lit nodes (a mask), or null where nothing is lit.
+export function paintHighlight(ctx, scene, t, width, height, { g, positions, center, pins, selected, focused }) {
+  const visible = scene.visible;
+  let lit = null;
+  if (center >= 0 && visible[center]) {
+    const up = reachMask(g, center);
+    const down = reachMask(g, center, true);
+    lit = new Uint8Array(g.n);
+    for (let i = 0; i < g.n; i++) lit[i] = up[i] | down[i];
+    ctx.fillStyle = COLORS.dim;
+    ctx.fillRect(0, 0, width, height);
+    // Edges above the node run into it, edges below run out of it: both ends on one side.
+    const edgeScene = { ...scene, edges: { ...scene.edges, visible: scene.edges.visible.map((v, k) => {
+      const s = g.edgeSource[k], e = g.edgeTarget[k];
+      return v && ((up[s] && up[e]) || (down[s] && down[e])) ? 1 : 0;
+    }) } };
+    paintScene(ctx, edgeScene, t, width, height, { only: lit });
   }
-
-  *keys(b) {
-    for (let i = Math.floor(b.x / this.bin); i <= Math.floor((b.x + b.w) / this.bin); i++) {
-      for (let j = Math.floor(b.y / this.bin); j <= Math.floor((b.y + b.h) / this.bin); j++) yield `${i},${j}`;
-    }
+  const radius = Math.min(C.nodeRadiusPx[1], Math.max(C.nodeRadiusPx[0], C.nodeRadius * t.k));
+  for (const i of pins) {
+    if (!visible[i]) continue;
+    const p = positions[i];
+    const r = radius + 3;
+    ctx.fillStyle = "#e08a00";
+    ctx.beginPath();
+    ctx.arc(p.x * t.k + t.x + r, p.y * t.k + t.y - r, 3.5, 0, 2 * Math.PI);
+    ctx.fill();
   }
-
-  hits(b, self = -1) {
-    for (const key of this.keys(b)) {
-      for (const o of this.cells.get(key) ?? []) {
-        if (o.node === self) continue;
-        if (b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h) return true;
-      }
-    }
-    return false;
+  for (const [i, color] of [[selected, "#111"], [focused, COLORS.focus]]) {
+    if (i < 0 || !visible[i]) continue;
+    const p = positions[i];
+    ctx.beginPath();
+    ctx.arc(p.x * t.k + t.x, p.y * t.k + t.y, radius + 5, 0, 2 * Math.PI);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2.5;
+    ctx.setLineDash(i === focused ? [4, 3] : []);
+    ctx.stroke();
+    ctx.setLineDash([]);
   }
-
-  add(b) {
-    for (const key of this.keys(b)) {
-      if (!this.cells.has(key)) this.cells.set(key, []);
-      this.cells.get(key).push(b);
-    }
-  }
+  return lit;
 }

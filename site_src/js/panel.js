@@ -1,7 +1,8 @@
 // The node panel: what a node computes, written out. Opened by clicking or tapping a node, or
 // by Enter on the focused node: its id, kind and bounds, its formula with the weights and source
 // names rounded to two decimals, and with an input chosen its value and each term's
-// contribution. A source's name is a button that moves the panel to it.
+// contribution. A source's name is a button that moves the panel to it. Also the shorter
+// descriptions of a node: its tooltip and the line a screen reader hears.
 
 import { displayName } from "./graph.js";
 import { format2, formatBounds, signed2 } from "./constants.js";
@@ -13,6 +14,28 @@ export function describeNode(node, shape) {
     : node.kind === "output" ? `output${node.name ? `, ${node.name}` : `, class ${node.class}`}`
       : node.activation === "relu" ? "neuron (ReLU)" : "neuron (identity: never negative, so its ReLU does nothing)";
   return `${displayName(node, shape)}: ${kind}`;
+}
+
+// One line for a screen reader when the keyboard walks to a node.
+export function nodeSummary(node, shape, value = null) {
+  return `${describeNode(node, shape)}, bounds ${formatBounds(node.bounds)}${value !== null ? `, value ${format2(value)}` : ""}`;
+}
+
+// The tooltip of a hovered node (a d3 selection), placed beside the pointer [mx, my] and kept
+// inside the stage (width × height px); i < 0 hides it.
+export function showTooltip(tooltip, node, shape, value, [mx, my], [width, height]) {
+  if (!node) {
+    tooltip.attr("hidden", "");
+    return;
+  }
+  const lines = [describeNode(node, shape), `bounds ${formatBounds(node.bounds)}`];
+  if (node.kind !== "input") lines.push(`bias ${format2(node.bias)}`);
+  if (value !== null) lines.push(`value ${format2(value)}`);
+  lines.push("click for its formula");
+  tooltip.attr("hidden", null).selectAll("div").data(lines).join("div").text((line) => line);
+  const flip = mx > width - 260;
+  tooltip.style("left", flip ? null : `${mx + 14}px`).style("right", flip ? `${width - mx + 14}px` : null)
+    .style("top", `${Math.min(my + 14, height - 110)}px`);
 }
 
 // terms(g, i, values) -> [{source, weight, value?, contribution?}] sorted by what matters most.

@@ -92,6 +92,25 @@ export function attachZoom(stage, { onZoom, fit, toolbar = null }) {
     return true;
   }
 
+  function set(transform, animate) {
+    if (animate) selection.transition().duration(C.transitionMs).call(zoom.transform, transform);
+    else selection.call(zoom.transform, transform);
+  }
+
+  // Centre a point (layout units) at zoom k.
+  function centerOn([x, y], k, animate = true) {
+    set(d3.zoomIdentity.translate(stage.clientWidth / 2 - k * x, stage.clientHeight / 2 - k * y).scale(k), animate);
+  }
+
+  // Bring a point (layout units) to the centre if it is within `margin` px of the edge or beyond.
+  function keepInView([x, y], margin = 40) {
+    const t = d3.zoomTransform(stage);
+    const [sx, sy] = t.apply([x, y]);
+    if (sx < margin || sy < margin || sx > stage.clientWidth - margin || sy > stage.clientHeight - margin) {
+      centerOn([x, y], t.k);
+    }
+  }
+
   return {
     zoom,
     selection,
@@ -99,10 +118,9 @@ export function attachZoom(stage, { onZoom, fit, toolbar = null }) {
     panBy,
     handleKey,
     transform: () => d3.zoomTransform(stage),
-    set(transform, animate) {
-      if (animate) selection.transition().duration(C.transitionMs).call(zoom.transform, transform);
-      else selection.call(zoom.transform, transform);
-    },
+    set,
+    centerOn,
+    keepInView,
     destroy() {
       document.removeEventListener("pointerdown", onPointerDown, true);
       document.removeEventListener("fullscreenchange", onFullscreen);
