@@ -30,6 +30,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from generator.pipeline.paths import site_data_dir
+from generator.site.palette import NAMES as SIGN_NAMES
 
 SITE_SRC = Path(__file__).resolve().parent
 ASSET_DIRS = ("js", "css", "vendor")
@@ -117,7 +118,15 @@ def _figure_html(global_id: str, slot: str, standalone: bool, page_url: str, opt
     view = f' <span class="fg-view">{html.escape(figure.get("view", ""))}</span>'
     return (f'<figure class="fg-figure" id="fig-{slot}">\n{mount}\n'
             f'<figcaption><strong>{html.escape(figure["title"])}.</strong> '
-            f'{html.escape(figure["caption"])}{view}{link}</figcaption>\n</figure>')
+            f'{_sign_words(html.escape(figure["caption"]))}{view}{link}</figcaption>\n</figure>')
+
+
+def _sign_words(caption: str) -> str:
+    """The colour words of "blue positive, orange negative" (generator/site/palette.py SIGNS)
+    marked, so that the page renames them when the reader switches to the other palette."""
+    for sign, css in (("positive", "fg-sign-pos"), ("negative", "fg-sign-neg")):
+        caption = re.sub(rf"\b{SIGN_NAMES[sign]}(?= {sign}\b)", f'<span class="{css}">{SIGN_NAMES[sign]}</span>', caption)
+    return caption
 
 
 def _chapters_list() -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult
 from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
 from generator.chapters.mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.site.palette import SIGNS
 
 ID = "mnist-mlp-lth"
 
@@ -43,13 +44,13 @@ FIGURES = {
     "flowgraph": Figure(
         "flowgraph", "The pruned network as an exact flowgraph",
         "The {vertices} vertices and {edges} edges of round {selected_round}. Pixels sit where they are in "
-        "the image; edge width is |weight|, green positive, red negative. Labels name each node and, where "
+        f"the image; edge width is |weight|, {SIGNS}. Labels name each node and, where "
         "there is room, give its bounds ⟨lo, hi⟩ over every possible image (zoom in for more, or click a node).",
         {"output": "all", "sample": "none", "inputs": "pixels"}),
     "first-layer-filters": Figure(
         "filters", "First-layer neurons as filters",
         "Each of the {hidden_1} first-layer neurons computes a dot product with the image: its weights "
-        "drawn as a 28×28 filter (green positive, red negative, grey zero; stronger colour is larger |w|), "
+        f"drawn as a 28×28 filter ({SIGNS}, grey zero; stronger colour is larger |w|), "
         "with its bias and bounds.",
         {"sample": "none"}),
     "output-subgraph": Figure(

@@ -2,7 +2,8 @@
 JavaScript is off (and that a reader can download or print), and a PNG preview for link cards.
 
 Flowgraphs are drawn from the layout and colours the interactive figure uses (the layout ships
-in flowgraph.json; the colours mirror site_src/js/constants.js); charts are rendered by
+in flowgraph.json; the colours mirror site_src/js/constants.js, the sign colours are the
+default palette's, generator/site/palette.py); charts are rendered by
 vl-convert from the same Vega-Lite spec the page draws; filters are the same 28×28 images.
 """
 from __future__ import annotations
@@ -16,8 +17,9 @@ import zlib
 import numpy as np
 
 from generator.flowgraph.graph import Evaluator, ancestors
+from generator.site.palette import NEGATIVE, POSITIVE
 
-COLORS = {"positive": "#1a9850", "negative": "#d73027", "zero": "#b0b0b0", "neutral": "#f2f2f2", "node": "#333333",
+COLORS = {"positive": POSITIVE, "negative": NEGATIVE, "zero": "#b0b0b0", "neutral": "#f2f2f2", "node": "#333333",
           "fill": "#ffffff", "identity": "#e8eef7", "constant": "#888888", "pixel": "#e4e4e4", "label": "#222222"}
 DISPLAY_WIDTH = 760        # px the snapshot is drawn for: the report's content column
 LABEL_PX, TITLE_PX = 12, 12
@@ -43,8 +45,8 @@ def png(rgb: np.ndarray) -> bytes:
 
 
 def signed_image(values: np.ndarray, side: int = 28) -> np.ndarray:
-    """Green positive, red negative, neutral zero; intensity |v| / max |v| of this image (as the
-    page's filters.js)."""
+    """Positive and negative in the sign palette's colours, neutral zero; intensity |v| / max |v|
+    of this image (as the page's filters.js)."""
     values = np.asarray(values, dtype=float).reshape(side, side)
     top = np.abs(values).max() or 1.0
     t = (np.abs(values) / top)[..., None]

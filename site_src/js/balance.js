@@ -39,7 +39,7 @@ export function draw(element, data, options = {}) {
   const stepText = controls.append("span").attr("class", "fg-step-text");
 
   // ---- step: the cart beside the graph
-  const { left, cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data);
+  const { left, cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data, options);
   left.attr("tabindex", 0)
     .attr("aria-label", "the cart and pole; ← and → nudge the cart, space runs or pauses")
     .on("keydown", (event) => {
@@ -134,6 +134,7 @@ export function draw(element, data, options = {}) {
         json: () => ({ seed, steps, status, state, graph: graphFigure.exports().json() }),
       };
     },
+    setPalette: (name) => graphFigure.setPalette(name),
     update(next = {}) {
       const wanted = starts.some((s) => String(s.seed) === String(next.seed)) ? Number(next.seed) : starts[0].seed;
       if (wanted !== seed) { seed = wanted; reset(); }

@@ -52,16 +52,17 @@ export function cartAndGraphSvg(cartSvg, graphFigure) {
 }
 
 // The layout the episode and balance figures share: the cart and a readout on the left, the
-// agent's graph beside them. choose(values) is the agent's push (1: right), the larger Q-value;
-// downloads() gives the picture of both for the download menu.
-export function cartBesideGraph(root, data) {
+// agent's graph beside them (in the page's sign palette, with its switch). choose(values) is the
+// agent's push (1: right), the larger Q-value; downloads() gives the picture of both for the
+// download menu.
+export function cartBesideGraph(root, data, { palette, onPalette } = {}) {
   const body = root.append("div").attr("class", "fg-episode-body");
   const left = body.append("div").attr("class", "fg-episode-left");
   const cart = drawCart(left);
   const readout = left.append("div").attr("class", "fg-readout").attr("aria-live", "polite");
   const graphBox = body.append("div").attr("class", "fg-episode-graph");
   const graphFigure = drawFlowgraph(graphBox.node(), { graph: data.graph, compiled: data.compiled, traces: null },
-    { output: "all", sample: "none", caption: false, onChange: () => {} });
+    { output: "all", sample: "none", caption: false, palette, onPalette, onChange: () => {} });
   const outputs = data.graph.nodes.filter((d) => d.kind === "output").sort((a, b) => a.class - b.class)
     .map((d) => data.compiled.index.get(d.id));
   const picture = () => cartAndGraphSvg(cart.svg.node(), graphFigure);

@@ -2,9 +2,19 @@
 // flowgraph.json's layout) scale with zoom; sizes in px stay the same on screen. Colours are
 // mirrored as CSS variables in css/report.css and in generator/site/snapshot.py; change all together.
 
+// Sign palettes: the two colours that tell positive from negative in every figure (palette.js).
+// Blue/orange, the default, stays apart under red-green colour blindness (tests/js/palette.test.mjs
+// simulates it); green/red is the classic pair. The default is mirrored in css/report.css and
+// generator/site/palette.py.
+export const PALETTES = {
+  "blue-orange": { positive: "#2166ac", negative: "#c05600", names: { positive: "blue", negative: "orange" } },
+  "green-red": { positive: "#1a9850", negative: "#d73027", names: { positive: "green", negative: "red" } },
+};
+export const DEFAULT_PALETTE = "blue-orange";
+
 export const COLORS = {
-  positive: "#1a9850", // green: positive weight or contribution
-  negative: "#d73027", // red: negative weight or contribution
+  positive: PALETTES[DEFAULT_PALETTE].positive, // positive weight or contribution (figures use the page's palette)
+  negative: PALETTES[DEFAULT_PALETTE].negative, // negative weight or contribution
   zero: "#b0b0b0", // grey: exactly zero
   neutral: "#f2f2f2", // filter pixels with no weight
   node: "#333333",
@@ -16,6 +26,7 @@ export const COLORS = {
   focus: "#1f5fa8",
   label: "#222222",
   dim: "rgba(255, 255, 255, 0.82)", // laid over the figure to fade what a highlight leaves out
+  pin: "#222222", // the dot on a pinned node: no hue of either sign palette
 };
 
 // Default view state; the URL hash and data-options override it.
@@ -25,6 +36,9 @@ export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels"
 // The keys a figure keeps in the URL hash (see docs/schema.md, "View state in the URL").
 export const STATE_KEYS = ["output", "sample", "inputs", "node", "step", "drawing", "threshold", "layer", "round",
   "pins", "zoom", "seed"];
+
+// Keys the whole page shares, kept unprefixed in the hash on every page (state.js): the palette.
+export const PAGE_KEYS = ["palette"];
 
 export const FLOWGRAPH = {
   labelPx: 12, // node labels, in screen px: never smaller; labels that do not fit are hidden

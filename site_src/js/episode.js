@@ -31,7 +31,7 @@ export function draw(element, data, options = {}) {
   const stepText = controls.append("span").attr("class", "fg-step-text");
 
   // ---- step: the cart and pole, and the graph beside it
-  const { cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data);
+  const { cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data, options);
 
   function clampStep(s) {
     const n = Number.parseInt(s, 10);
@@ -104,6 +104,7 @@ export function draw(element, data, options = {}) {
       stop();
       setStep(next.step ?? 0, false);
     },
+    setPalette: (name) => graphFigure.setPalette(name),
     inspect() {
       return { step, values: Array.from(values ?? []), observation: episode.observations[step], graph: graphFigure.inspect() };
     },

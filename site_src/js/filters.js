@@ -1,11 +1,13 @@
 // The first-layer filters: each neuron fed directly by pixels, drawn as a 28x28 image of its
-// weights (green positive, red negative, neutral where it reads no pixel). With a sample, the
-// input image once, and per filter the product filter ⊙ input and the neuron's value.
+// weights (positive and negative in the page's sign palette, neutral where it reads no pixel).
+// With a sample, the input image once, and per filter the product filter ⊙ input and the
+// neuron's value.
 // Also exports the image helpers the flowgraph figure uses for its "filters" mode.
 
 import { compile, firstLayerFilters } from "./graph.js";
 import { svgToPng } from "./download.js";
 import { COLORS, DEFAULT_OPTIONS, FILTERS, format2, formatBounds } from "./constants.js";
+import { colorNames, paletteSwitch, signColors, signWord } from "./palette.js";
 
 const SIDE = 28; // MNIST images; input_shape in flowgraph.json
 
@@ -28,12 +30,12 @@ function toCanvas(width, height, paint) {
   return canvas;
 }
 
-// signedImage(values, side) -> canvas: green for positive, red for negative, neutral for zero;
-// intensity |v| / max|v|, per image, so that every filter uses its full range (the captions and
-// the legend say so).
-export function signedImage(values, side = SIDE) {
-  const pos = rgb(COLORS.positive);
-  const neg = rgb(COLORS.negative);
+// signedImage(values, side, palette) -> canvas: palette[0] for positive, palette[1] for negative
+// (the default palette's without one), neutral for zero; intensity |v| / max|v|, per image, so
+// that every filter uses its full range (the captions and the legend say so).
+export function signedImage(values, side = SIDE, palette = null) {
+  const pos = rgb(palette?.[0] ?? COLORS.positive);
+  const neg = rgb(palette?.[1] ?? COLORS.negative);
   const neutral = rgb(COLORS.neutral);
   let max = 0;
   for (const v of values) max = Math.max(max, Math.abs(v));
@@ -48,7 +50,7 @@ export function signedImage(values, side = SIDE) {
   });
 }
 
-export const signedImageURL = (values, side = SIDE) => signedImage(values, side).toDataURL("image/png");
+export const signedImageURL = (values, side = SIDE, palette = null) => signedImage(values, side, palette).toDataURL("image/png");
 
 // sampleImage(pixels) -> canvas: the image as dark ink on white (pixel 255 = black).
 export function sampleImage(pixels, side = SIDE) {
@@ -82,6 +84,8 @@ export function draw(element, data, options = {}) {
   const filters = firstLayerFilters(g);
   const size = SIDE * FILTERS.pixelSize;
   let state = { sample: resolveSample(options.sample) };
+  let palette = options.palette; // the sign palette's name (palette.js)
+  const weightsURL = (values) => signedImageURL(values, SIDE, signColors(palette));
 
   function resolveSample(id) {
     return samples.some((s) => s.id === id) ? id : "none";
@@ -101,10 +105,11 @@ export function draw(element, data, options = {}) {
     render();
     onChange({ ...state });
   });
-  controls.append("span").attr("class", "fg-legend")
-    .html('<span class="fg-swatch fg-pos"></span>positive '
-      + '<span class="fg-swatch fg-neg"></span>negative; '
-      + "each image is scaled to its own largest |value|, so stronger colour is larger |w| within one image");
+  const legend = controls.append("span").attr("class", "fg-legend")
+    .html(`<span><span class="fg-swatch fg-pos"></span> positive (${signWord("positive", palette)})</span>`
+      + `<span><span class="fg-swatch fg-neg"></span> negative (${signWord("negative", palette)});</span>`
+      + "<span>each image is scaled to its own largest |value|, so stronger colour is larger |w| within one image</span>");
+  const toggle = options.onPalette ? paletteSwitch(controls, palette, options.onPalette) : null;
   const caption = element.closest("figure")?.querySelector(".fg-view") ?? null;
 
   // step: the input image, shown once when a sample is chosen
@@ -122,7 +127,7 @@ export function draw(element, data, options = {}) {
     .attr("width", size).attr("height", size)
     .attr("alt", (f) => `weights of ${f.id}`)
     .attr("title", (f) => `weights of ${f.id}`)
-    .attr("src", (f) => signedImageURL(f.weights));
+    .attr("src", (f) => weightsURL(f.weights));
   images.append("img").attr("class", "fg-filter-product")
     .attr("width", size).attr("height", size);
   const text = cards.append("div").attr("class", "fg-filter-text");
@@ -147,7 +152,7 @@ export function draw(element, data, options = {}) {
     }
     images.select(".fg-filter-product")
       .style("display", sample ? null : "none")
-      .attr("src", sample ? (f) => signedImageURL(productValues(f.weights, sample.pixels)) : null)
+      .attr("src", sample ? (f) => weightsURL(productValues(f.weights, sample.pixels)) : null)
       .attr("alt", sample ? (f) => `weights of ${f.id} times the input` : null)
       .attr("title", sample ? (f) => `weights of ${f.id} ⊙ input` : null);
     valueLine.selectAll("div").data(sample ? (f) => {
@@ -177,8 +182,8 @@ export function draw(element, data, options = {}) {
     const parts = filters.map((f, k) => {
       const x = 12 + (k % perRow) * cardWidth, y = 12 + Math.floor(k / perRow) * cardHeight;
       const node = nodes[f.index];
-      const images = [`<image x="${x}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${signedImageURL(f.weights)}"/>`];
-      if (sample) images.push(`<image x="${x + size + 6}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${signedImageURL(productValues(f.weights, sample.pixels))}"/>`);
+      const images = [`<image x="${x}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${weightsURL(f.weights)}"/>`];
+      if (sample) images.push(`<image x="${x + size + 6}" y="${y}" width="${size}" height="${size}" style="image-rendering:pixelated" href="${weightsURL(productValues(f.weights, sample.pixels))}"/>`);
       return images.join("") + `<text x="${x}" y="${y + size + 16}" font-size="11" font-family="monospace" font-weight="700">${f.id}</text>`
         + `<text x="${x}" y="${y + size + 30}" font-size="10" font-family="monospace">bias ${format2(node.bias)}</text>`
         + `<text x="${x}" y="${y + size + 44}" font-size="10" font-family="monospace">bounds ${formatBounds(node.bounds).replace(/[⟨⟩]/g, (c) => (c === "⟨" ? "&lt;" : "&gt;"))}</text>`;
@@ -195,6 +200,15 @@ export function draw(element, data, options = {}) {
         json: () => ({ view: { ...state }, filters: filters.map((f) => ({ id: f.id, bias: nodes[f.index].bias,
           bounds: nodes[f.index].bounds, weights: Array.from(f.weights) })) }),
       };
+    },
+    // The sign colours of the page's palette (by name): every image is drawn again.
+    setPalette(name) {
+      palette = name;
+      images.select(".fg-filter-weights").attr("src", (f) => weightsURL(f.weights));
+      legend.select(".fg-sign-pos").text(colorNames(name).positive);
+      legend.select(".fg-sign-neg").text(colorNames(name).negative);
+      toggle?.set(name);
+      render();
     },
     update(next = {}) {
       const sample = resolveSample(next.sample ?? DEFAULT_OPTIONS.sample);

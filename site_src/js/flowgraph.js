@@ -11,7 +11,7 @@
 // graph), zoom.js, panel.js (a node's formula and tooltip), legend.js and download.js.
 
 import { compile, deadNodes, firstLayerFilters } from "./graph.js";
-import { COLORS, DEFAULT_OPTIONS, FLOWGRAPH as C } from "./constants.js";
+import { DEFAULT_OPTIONS, FLOWGRAPH as C } from "./constants.js";
 import { sampleChoice } from "./filters.js";
 import { attachZoom } from "./zoom.js";
 import { paintHighlight, paintScene } from "./paint.js";
@@ -25,15 +25,14 @@ import { fitFrame, fitTransform, formatZoom, glide, parseZoom, publicView, reduc
 import { canvasStage, clearedContext, frameLoop, sizeCanvases } from "./canvas.js";
 import { graphControls } from "./controls.js";
 import { graphLegend } from "./legend.js";
+import { signColors } from "./palette.js";
 
 export { deadNodes }; // (it lived here first)
 
-const PALETTE = [COLORS.positive, COLORS.negative, COLORS.zero];
-
 // draw(element, {graph, traces, compiled?}, {output, sample, inputs, node, pins, onChange, onPins,
-//      caption, subset, positions, deferPaint, standalone})
+//      caption, subset, positions, deferPaint, standalone, palette, onPalette})
 //   -> {update, batch, setInput, inspect, setPruned, centerOn, zoomState, setZoomState,
-//       onZoomChange, setSubset, pins, prunedWeights, exports, screenPosition, destroy}
+//       onZoomChange, setSubset, setPalette, pins, prunedWeights, exports, screenPosition, destroy}
 export function draw(element, data, options = {}) {
   const d3 = globalThis.d3;
   if (!d3) throw new Error("d3 is not loaded (vendor/d3.min.js)");
@@ -59,6 +58,7 @@ export function draw(element, data, options = {}) {
   let dead = new Uint8Array(g.n); // nodes that no longer take part: no input left, or no output reached
   let subset = options.subset ?? null; // Uint8Array over nodes: show only these (the pinned view)
   const pins = new Set(); // pinned node indices
+  let palette = options.palette; // the sign palette's name (palette.js)
   let positions = options.positions ? options.positions.map((p) => ({ ...p }))
     : positionsFor(fg, state.output, fullPositions);
 
@@ -70,7 +70,7 @@ export function draw(element, data, options = {}) {
   const toolbarRow = root.append("div").attr("class", "fg-toolbar-row");
   const legendRow = toolbarRow.append("div").attr("class", "fg-legend-row");
   const toolbar = toolbarRow.append("div").attr("class", "fg-toolbar");
-  const legend = graphLegend(legendRow);
+  const legend = graphLegend(legendRow, palette, options.onPalette);
 
   // ---- step: the stage: canvases for the picture and the highlight, tooltip, live region
   const { stage, base, overlay, tooltip } = canvasStage(root, `${nodes.length} vertices and ${fg.edges.length} edges. `
@@ -100,7 +100,7 @@ export function draw(element, data, options = {}) {
   function buildScene() {
     visible = visibleFor(g, nodes, outputs, { subset, output: state.output, inputs: state.inputs });
     const built = flowgraphScene(graph, { positions, visible, input: chosenInput(custom, samples, state.sample),
-      weights: prunedWeights, pruned, dead, pins, filterMode: state.inputs === "filters", palette: PALETTE });
+      weights: prunedWeights, pruned, dead, pins, filterMode: state.inputs === "filters", palette: signColors(palette) });
     ({ scene, values } = built);
     legend.show(built.maxAbs, values !== null);
     quadtree = nodeQuadtree(positions, visible);
@@ -333,6 +333,13 @@ export function draw(element, data, options = {}) {
       if (t) { userZoomed = true; zoom.set(d3.zoomIdentity.translate(t.x, t.y).scale(t.k), false); }
     },
     onZoomChange(callback) { zoomListener = callback; },
+    // The sign colours of the page's palette (by name), in the picture, the legend and the downloads.
+    setPalette(name) {
+      palette = name;
+      graph.filterImages.clear();
+      legend.setPalette(name);
+      redraw();
+    },
     setSubset(mask, layoutPositions) {
       subset = mask;
       if (layoutPositions) positions = layoutPositions.map((p) => ({ ...p }));

@@ -14,7 +14,7 @@ import { toCsv } from "./download.js";
 const SIDE = 28;
 
 // draw(element, {graph, compiled, traces, images (path), manifest (path), chapter, load(path)},
-//      {sample, drawing, output, node, threshold, layer, round, pins, zoom, onChange, bus})
+//      {sample, drawing, output, node, threshold, layer, round, pins, zoom, onChange, bus, palette, onPalette})
 export function draw(element, data, options = {}) {
   const d3 = globalThis.d3;
   const onChange = options.onChange ?? (() => {});
@@ -43,6 +43,7 @@ export function draw(element, data, options = {}) {
   const scorer = new Scorer(new URL(data.images, data.siteRoot).href);
   let flowgraph = null;
   let pinView = null;
+  let palette = options.palette; // the page's sign palette (palette.js)
 
   // ---- step: controls
   const root = d3.select(element).append("div").attr("class", "fg-live");
@@ -120,6 +121,7 @@ export function draw(element, data, options = {}) {
     graphBox.selectAll("*").remove();
     flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null }, {
       output: state.output, sample: "none", node: state.node, pins: state.pins, caption: false, deferPaint: true,
+      palette, onPalette: options.onPalette,
       onChange: (next) => { Object.assign(state, next); publish(); },
       onPins: (list) => { state.pins = list.map((i) => graph.nodes[i].id).join(","); showPins(); publish(); },
     });
@@ -359,7 +361,8 @@ export function draw(element, data, options = {}) {
       + `${ids.length > 1 ? "The paths between them" : "It and its neighbours"}: ${keep.size} nodes.`);
     const holder = pinBox.append("div").attr("class", "fg-pins-graph");
     pinView = drawFlowgraph(holder.node(), { graph, compiled: g, traces: null },
-      { output: "all", sample: "none", caption: false, subset, positions: compactLayout(graph, subset), onChange: () => {} });
+      { output: "all", sample: "none", caption: false, subset, positions: compactLayout(graph, subset), palette,
+        onChange: () => {} });
     if (input) pinView.setInput(pixelInputs(input.pixels), { pixels: input.pixels, label: input.label });
     if (mask) pinView.setPruned(mask);
   }
@@ -443,6 +446,11 @@ export function draw(element, data, options = {}) {
         timings: { input: lastInputMs, preprocess: pad.preprocessMs(), prune: lastPruneMs, loadStartedAt } };
     },
     screenPosition: (id) => flowgraph.screenPosition(id),
+    setPalette(name) {
+      palette = name;
+      flowgraph?.setPalette(name);
+      pinView?.setPalette(name);
+    },
     // For the tests and benchmarks: prune at a threshold (in |weight|), as the slider does;
     // resolves with the score once the worker has it.
     async setThreshold(threshold, layer = "all") {

@@ -1,6 +1,7 @@
 // Mounts every figure on the page: each <div class="fg-mount"> names its kind and its data;
 // this script fetches the data (once per URL), merges the figure's options with the URL hash,
 // draws it and keeps the hash, the caption and the links in step with what the reader chooses.
+// The sign palette is the page's: one switch on any figure recolours them all (palette.js).
 
 import { ancestors, compile, descendants, evaluate, evaluatePixels, firstLayerFilters, pixelInputs } from "./graph.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
@@ -9,19 +10,38 @@ import { draw as drawAltair } from "./altair.js";
 import { draw as drawEpisode } from "./episode.js";
 import { draw as drawLive } from "./live.js";
 import { draw as drawBalance } from "./balance.js";
-import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
+import { DEFAULT_OPTIONS, DEFAULT_PALETTE, STATE_KEYS } from "./constants.js";
 import { addDownloads } from "./download.js";
-import { formatHash, hashAnchor, hashHasState, parseHash, readState, updateBackLink, updateOpenLink,
-  writeState } from "./state.js";
+import { applyPalette, paletteName } from "./palette.js";
+import { formatHash, hashAnchor, hashHasState, parseHash, readPageKey, readState, updateBackLink, updateOpenLink,
+  writePageKey, writeState } from "./state.js";
 
 // mount.js lives at <site root>/js/mount.js; every data path is relative to the site root, so
 // the site works at / and under /<repo>/ alike.
 const SITE_ROOT = new URL("../", import.meta.url);
 
 // For tests and the curious: the graph functions the figures use, and the mounted figures.
-const figures = new Map(); // figure id -> {kind, figure, state()}
+const figures = new Map(); // figure id -> {kind, figure, mount, state(), links()}
 globalThis.flowgraphReport = { compile, evaluate, evaluatePixels, pixelInputs, ancestors, descendants,
-  firstLayerFilters, figures };
+  firstLayerFilters, figures, palette: () => palette };
+
+// ---- the sign palette, the same for every figure of the page
+
+let palette = DEFAULT_PALETTE;
+// write: the reader switched (the hash records it); otherwise the hash changed or the page opened.
+function setPalette(name, write = false) {
+  palette = paletteName(name);
+  if (write) writePageKey("palette", palette === DEFAULT_PALETTE ? "" : palette);
+  applyPalette(palette);
+  for (const { figure, links, mount } of figures.values()) {
+    if (!mount.isConnected) continue; // a page left by instant navigation
+    figure.setPalette?.(palette);
+    links();
+  }
+}
+window.addEventListener("hashchange", () => {
+  if (paletteName(readPageKey("palette")) !== palette) setPalette(readPageKey("palette"));
+});
 
 // ---- data, fetched once per URL and shared by every figure that names it
 
@@ -135,6 +155,8 @@ async function mountFigure(mount) {
     standalone,
     bus,
     specPath: mount.dataset.spec,
+    palette,
+    onPalette: (next) => setPalette(next, true),
     onChange(next) {
       state = { ...state, ...next };
       writeState(id, standalone, next);
@@ -159,7 +181,8 @@ async function mountFigure(mount) {
     links(state);
   };
   window.addEventListener("hashchange", onHashChange);
-  figures.set(id, { kind: mount.dataset.kind, figure, state: () => ({ ...state }) });
+  figures.set(id, { kind: mount.dataset.kind, figure, mount, state: () => ({ ...state }),
+    links: () => { if (kind.draw !== drawAltair) links(state); } });
   mount.dataset.ready = "true";
 }
 
@@ -196,6 +219,7 @@ function keepStateOnAnchorClicks() {
 
 async function mountAll() {
   bus = globalThis.d3?.dispatch("round");
+  setPalette(readPageKey("palette")); // captions name the palette's colours before the figures draw
   const mounts = [...document.querySelectorAll(".fg-mount:not([data-mounted])")];
   // Until the figures have drawn, the browser cannot scroll to an anchor below them correctly.
   const anchor = hashAnchor();

@@ -229,7 +229,7 @@ export function paintHighlight(ctx, scene, t, width, height, { g, positions, cen
     if (!visible[i]) continue;
     const p = positions[i];
     const r = radius + 3;
-    ctx.fillStyle = "#e08a00";
+    ctx.fillStyle = COLORS.pin;
     ctx.beginPath();
     ctx.arc(p.x * t.k + t.x + r, p.y * t.k + t.y - r, 3.5, 0, 2 * Math.PI);
     ctx.fill();

@@ -69,7 +69,7 @@ export function flowgraphScene(graph, view) {
     return node;
   });
   const titles = layerTitles(graph, positions, visible);
-  const { images, links } = view.filterMode ? filterImages(graph, positions, visible, input, titles)
+  const { images, links } = view.filterMode ? filterImages(graph, positions, visible, input, titles, view.palette)
     : { images: [], links: [] };
   // Layer titles sit above the highest visible thing.
   let highest = Infinity;
@@ -192,8 +192,8 @@ function layerTitles({ fg, g, nodes }, positions, visible) {
 // Each first-layer filter, and filter ⊙ input, left of its neuron (the post's order). Neighbouring
 // neurons alternate between two columns of images, so that each image may be nearly twice as
 // tall as the spacing of the neurons; the far column is linked by a line. Adds the column
-// headers to `titles`.
-function filterImages({ g, filters, filterImages: cache }, positions, visible, input, titles) {
+// headers to `titles`. The cache holds the weight images in the current palette.
+function filterImages({ g, filters, filterImages: cache }, positions, visible, input, titles, palette) {
   const d3 = globalThis.d3;
   const images = [];
   const links = [];
@@ -208,12 +208,12 @@ function filterImages({ g, filters, filterImages: cache }, positions, visible, i
   for (const f of shown) {
     const p = positions[f.index];
     const right = p.x - C.nodeRadius - gap - column.get(f.index) * (width + gap);
-    if (!cache.has(f.index)) cache.set(f.index, signedImage(f.weights));
+    if (!cache.has(f.index)) cache.set(f.index, signedImage(f.weights, undefined, palette));
     const y = p.y - size / 2;
     if (column.get(f.index)) links.push({ node: f.index, x0: right, x1: p.x - C.nodeRadius, y: p.y });
     if (withProduct) {
       images.push({ node: f.index, x: right - size, y, w: size, h: size,
-        source: signedImage(productValues(f.weights, input.pixels)) });
+        source: signedImage(productValues(f.weights, input.pixels), undefined, palette) });
     }
     images.push({ node: f.index, x: right - width, y, w: size, h: size, source: cache.get(f.index) });
     top = Math.min(top, y);

@@ -3,9 +3,10 @@
 // to scroll to). On a chapter page each figure's keys are prefixed with its id
 // ("flowgraph.sample=t3") so several figures share one hash, and the anchor names the figure the
 // reader changed last, so a shared link opens there; on a figure's own page (data-standalone)
-// the keys are plain ("sample=t3").
+// the keys are plain ("sample=t3"). A few keys belong to the whole page (PAGE_KEYS: the colour
+// palette) and are plain on every page.
 
-import { DEFAULT_OPTIONS, STATE_KEYS } from "./constants.js";
+import { DEFAULT_OPTIONS, PAGE_KEYS, STATE_KEYS } from "./constants.js";
 
 export function parseHash(hash) {
   const parts = [];
@@ -77,12 +78,29 @@ export function writeState(figureId, standalone, state) {
   }
 }
 
-// The same state as plain keys (for a figure's own page) or prefixed (for the chapter page).
+// A page-wide key's value in the hash, or "".
+export function readPageKey(key, hash = location.hash) {
+  return parseHash(hash).find((p) => p.key === key)?.value ?? "";
+}
+
+// Set (or, with "", remove) a page-wide key, keeping every other part of the hash.
+export function writePageKey(key, value) {
+  const parts = parseHash(location.hash).filter((p) => p.key !== key);
+  if (value) parts.push({ key, value });
+  const hash = formatHash(parts);
+  if (hash !== location.hash) {
+    history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+  }
+}
+
+// The same state as plain keys (for a figure's own page) or prefixed (for the chapter page),
+// followed by the page-wide keys this page has now.
 function stateParts(state, explicitKeys, prefix) {
   return STATE_KEYS
     .filter((key) => state[key] !== undefined && state[key] !== ""
       && (String(state[key]) !== DEFAULT_OPTIONS[key] || explicitKeys.includes(key)))
-    .map((key) => ({ key: prefix + key, value: String(state[key]) }));
+    .map((key) => ({ key: prefix + key, value: String(state[key]) }))
+    .concat(parseHash(location.hash).filter((p) => PAGE_KEYS.includes(p.key)));
 }
 
 // updateOpenLink: the "open on its own page" link carries the current state as plain keys, so
