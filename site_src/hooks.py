@@ -235,8 +235,9 @@ def _flatten(value, prefix: str = ""):
             if key != "type":
                 yield from _flatten(inner, f"{prefix}{key}.")
     else:
-        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        yield prefix.rstrip("."), text or "(none)"
+        # An empty list and None both read "none", the same word in every row.
+        text = ", ".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+        yield prefix.rstrip("."), text or "none"
 
 
 def _citation(config) -> str:
@@ -279,6 +280,18 @@ def _page_figure(page):
 EARLY_SCRIPT = '<script>document.documentElement.classList.add("fg-js")</script>'
 
 
+def _page_description(page, figure: dict, config) -> str:
+    """What a link preview says about the page: a figure page, its figure's caption; a chapter,
+    its own headline; the landing page, the site's description."""
+    if page.file.src_uri.startswith("figures/"):
+        return figure["caption"]
+    chapter = _page_chapter(page)
+    if chapter:
+        headline = next(c for c in _report["chapters"] if c["id"] == chapter)["headline"]
+        return headline[:1].upper() + headline[1:] + "."
+    return config.get("site_description") or figure["caption"]
+
+
 def on_post_page(output, page, config):
     output = output.replace("</head>", EARLY_SCRIPT + "</head>", 1)
     figure_id = _page_figure(page)
@@ -289,7 +302,7 @@ def on_post_page(output, page, config):
     image = (base + figure["preview"]) if base else posixpath.relpath(figure["preview"], page.url or ".")
     url = (base + page.url) if base else ""
     title = figure["title"] if page.file.src_uri.startswith("figures/") else (page.title or config["site_name"])
-    description = " ".join(figure["caption"].split())[:300]
+    description = " ".join(_page_description(page, figure, config).split())[:300]
     tags = {"og:type": "article", "og:site_name": config["site_name"], "og:title": title,
             "og:description": description, "og:image": image, "og:image:width": "1200", "og:image:height": "630",
             "og:image:alt": figure["title"], "twitter:card": "summary_large_image", "twitter:title": title,

@@ -148,6 +148,17 @@ def off_axis_text(rounds: list[dict]) -> str:
             f"weight at all (mean return at most {best:.1f}).")
 
 
+def dqn_run_text(seed: int, training: dict) -> str:
+    """Which training run the agent comes from, in the run table's terms: the task is seed N, and
+    its k-th attempt trains DQN with seed N + 1000 k (generator/networks/dqn.py)."""
+    attempt = training["attempt"]
+    if attempt == 0:
+        return f"the run of seed {seed} (the `seed-{seed}` row below), on its first attempt"
+    ordinal = {1: "second", 2: "third", 3: "fourth"}.get(attempt, f"{attempt + 1}th")
+    return (f"the run of seed {seed} (the `seed-{seed}` row below), on its {ordinal} attempt, which trains "
+            f"DQN with seed {training['dqn_seed']}")
+
+
 def tasks(config: CartPoleExperiment) -> list[Task]:
     return [Task(f"seed-{seed}", run_cartpole, (config, seed), verify=verify_cartpole) for seed in config.seeds]
 
@@ -173,8 +184,8 @@ FIGURES = {
         {"step": "0"}),
     "balance": Figure(
         "balance", "Balance the pole yourself",
-        "The page runs CartPole itself, with gymnasium's equations, 50 steps a second, and the graph beside the "
-        "cart as the agent: run it, nudge the cart with the buttons or the arrow keys (a push of 10 N for 0.1 s on top of the "
+        "The page runs CartPole itself, with gymnasium's equations, 50 steps a second, and the graph drawn "
+        "here as the agent: run it, nudge the cart with the buttons or the arrow keys (a push of 10 N for 0.1 s on top of the "
         "agent's), and watch the graph recover or fail. Restart from any evaluation seed's start state.",
         {"seed": "0"}),
 }
@@ -231,6 +242,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
         "seed": str(seed), "seeds": ", ".join(map(str, config.seeds)), "seed_count": str(len(config.seeds)),
         "hidden": "-".join(map(str, config.dqn.hidden)), "dense_weights": f"{dense:,}",
         "dqn_steps": f"{config.dqn.steps:,}", "dqn_seed": str(record["training"]["dqn_seed"]),
+        "dqn_run": dqn_run_text(seed, record["training"]),
         "dqn_step": f"{record['training']['step']:,}", "check_every": f"{config.dqn.check_every:,}",
         "teacher_validation": f"{record['training']['validation_mean_return']:.1f}",
         "validation_episodes": str(config.validation_seeds[1]), "evaluation_episodes": str(config.evaluation_seeds[1]),

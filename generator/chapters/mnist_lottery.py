@@ -110,7 +110,7 @@ def pct(x: float) -> str:
 
 def describe_sample(sample: dict) -> str:
     verdict = "correct" if sample["label"] == sample["prediction"] else "wrong"
-    return (f"test image #{sample['test_index']} (a {sample['label']}, predicted "
+    return (f"test image #{sample['test_index']} ({digit_article(sample['label'])} {sample['label']}, predicted "
             f"{sample['prediction']}: {verdict})")
 
 
@@ -132,6 +132,24 @@ def pruned_layers_title(config: LotteryExperiment) -> str:
     pruned = [k + 1 for k in pruned_layers(config)]
     if config.prune.targets or len(pruned) == len(config.prune.rates):
         return "kernel weights remaining"
+def digit_article(digit: int) -> str:
+    """'an' before a digit read with a vowel sound (an 8), 'a' before the others (a 7)."""
+    return "an" if digit == 8 else "a"
+
+
+def find_examples(graph: dict) -> str:
+    """Names a reader can type into the live figure's search, from the graph it starts on (as
+    live.js's findExamples picks them): a first-layer neuron, an output, and the pixel nearest the
+    image's centre that the network reads."""
+    neuron = next((n["id"] for n in graph["nodes"] if n["kind"] == "neuron" and n.get("layer") == 1), None)
+    output = next((n["id"] for n in graph["nodes"] if n["kind"] == "output"), None)
+    pixels = [int(n["id"][1:]) for n in graph["nodes"] if n["kind"] == "input" and n["id"][1:].isdigit()]
+    centre = min(pixels, key=lambda i: (i // 28 - 13.5) ** 2 + (i % 28 - 13.5) ** 2, default=None)
+    names = [f"`{neuron}`" if neuron else None, f"`{output}`" if output else None,
+             f"a pixel `x[{centre // 28},{centre % 28}]`" if centre is not None else None]
+    return ", ".join(n for n in names if n)
+
+
     return f"kernel weights remaining in layer{'s' if len(pruned) > 1 else ''} " + " and ".join(map(str, pruned))
 
 
@@ -320,3 +338,4 @@ def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figu
                "sample-filters": {"sample": trace_sample["id"]}}
     return ChapterOutput(facts=facts, figures=figure_entries(figures, facts, data, options),
                          documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
+             "find_examples": find_examples(run.graph),

@@ -67,8 +67,8 @@ FIGURES = {
         {"output": "all", "inputs": "pixels"}),
     "sample-filters": Figure(
         "filters", "Filters next to what they see",
-        "Each first-layer filter beside filter ⊙ input for one test image (it starts on {trace_sample}): the "
-        "pixel-by-pixel products whose sum, plus the bias, is the neuron's input.",
+        "Each first-layer filter beside filter ⊙ input for one test image, the pixel-by-pixel products whose "
+        "sum, plus the bias, is the neuron's input. It starts on {trace_sample}.",
         {}),
     "live": LIVE_FIGURE,
 }

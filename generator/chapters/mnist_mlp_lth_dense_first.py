@@ -46,8 +46,8 @@ FIGURES = {
         {"sample": "none", "inputs": "filters"}),
     "sample-trace": Figure(
         "flowgraph", "The network with a dense first layer on one test image",
-        "The graph evaluated on one test image (it starts on {trace_sample}), the first layer as filters with "
-        "filter ⊙ input beside each. Edge width is |weight × value carried|; choose another image above.",
+        "The graph evaluated on one test image, the first layer as filters with filter ⊙ input beside each. "
+        "It starts on {trace_sample}. Edge width is |weight × value carried|; choose another image above.",
         {"output": "all", "inputs": "filters"}),
     "live": LIVE_FIGURE,
 }

@@ -34,7 +34,9 @@ def accuracy_vs_weights(spread: list[dict], selected_round: int, seeds: int,
     hover = alt.selection_point(name="hover_round", fields=["round"], on="pointerover", nearest=True, empty=False)
     band = base.mark_area(opacity=0.18).encode(x=x, y=alt.Y("min:Q"), y2="max:Q", color=color)
     line = base.mark_line().encode(x=x, y=y, color=color)
-    tooltip = [alt.Tooltip("round:Q"), alt.Tooltip("split:N"), alt.Tooltip("weights:Q", format=","),
+    # format="" on the nominal field: without it Vega-Lite reads it from the hover's Voronoi cell
+    # (nearest=True) instead of the point under it, and the tooltip says "split undefined".
+    tooltip = [alt.Tooltip("round:Q"), alt.Tooltip("split:N", format=""), alt.Tooltip("weights:Q", format=","),
                alt.Tooltip("density:Q", format=".2%"), alt.Tooltip("median:Q", format=".2%"),
                alt.Tooltip("min:Q", format=".2%", title="lowest seed"),
                alt.Tooltip("max:Q", format=".2%", title="highest seed"), alt.Tooltip("epochs:Q")]
@@ -59,7 +61,8 @@ def weights_per_layer(rounds: list[dict], layer_names: list[str]) -> dict:
         x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1), title="pruning round"),
         y=alt.Y("weights:Q", scale=alt.Scale(type="log", nice=False, padding=8), title="kernel weights (log scale)"),
         color=alt.Color("layer:N", sort=layer_names, scale=alt.Scale(domain=layer_names, range=LAYER_COLORS[:len(layer_names)]),
-                        legend=alt.Legend(orient="bottom", title="layer (click to pick one out)")),
+                        # two columns: three long names in one row are clipped on a phone
+                        legend=alt.Legend(orient="bottom", title="layer (click to pick one out)", columns=2)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("layer:N"), alt.Tooltip("weights:Q", format=",")],
     ).add_params(pick).properties(width="container", height=240)

@@ -23,6 +23,12 @@ COLORS = {"positive": POSITIVE, "negative": NEGATIVE, "zero": "#b0b0b0", "neutra
           "fill": "#ffffff", "identity": "#e8eef7", "constant": "#888888", "pixel": "#e4e4e4", "label": "#222222"}
 DISPLAY_WIDTH = 760        # px the snapshot is drawn for: the report's content column
 LABEL_PX, TITLE_PX = 12, 12
+# The picture is scaled to the page's column (688 px on a desktop, about 340 on a phone); below
+# DISPLAY_WIDTH its own CSS enlarges the labels, band by band, to at least LABEL_MIN_PX on screen,
+# and drops their long parts (values, "class k") where they would collide.
+LABEL_MIN_PX = 10.5
+LABEL_BANDS = range(280, DISPLAY_WIDTH, 40)     # lower edges of the bands of picture widths, px
+LABEL_SHORT_BELOW = 560                         # picture width under which labels are short
 EDGE_PX = (0.6, 4.5)
 NODE_RADIUS = 9
 PREVIEW_SIZE = (1200, 630)  # px of the PNG preview: the size link cards show
@@ -65,8 +71,25 @@ def _fmt(v: float) -> str:
     return "0.00" if s == "-0.00" else s
 
 
-def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
-    """The flowgraph figure's first view: the output, input mode and sample of `options`."""
+def label_style(px: float, view_scale: float, fit: float) -> str:
+    """CSS for a flowgraph picture with labels of LABEL_PX × px layout units, drawn at view_scale
+    px per layout unit when the picture is DISPLAY_WIDTH wide: per band of widths the picture is
+    shown at, labels no smaller than LABEL_MIN_PX on screen where they fit (`fit`: the largest size,
+    in layout units, at which the short labels neither overlap each other nor leave the picture).
+    Media queries in an SVG shown as an <img> see the picture's own width."""
+    rules = []
+    for low in LABEL_BANDS:
+        label = max(LABEL_PX * px, min(fit, LABEL_MIN_PX * DISPLAY_WIDTH / (low * view_scale)))
+        title = min(label * TITLE_PX / LABEL_PX, 1.6 * TITLE_PX * px)
+        short = " .fg-long { display: none; }" if low < LABEL_SHORT_BELOW else ""
+        rules.append(f"@media (min-width: {low}px) and (max-width: {low + 40 - 0.02:.2f}px) "
+                     f"{{ .fg-label {{ font-size: {label:.2f}px; }} .fg-title {{ font-size: {title:.2f}px; }}{short} }}")
+    return "<style>" + "\n".join(rules) + "</style>"
+
+
+def flowgraph_svg(graph: dict, options: dict, samples: list[dict], width_px: int = DISPLAY_WIDTH) -> str:
+    """The flowgraph figure's first view: the output, input mode and sample of `options`, drawn
+    for `width_px` of a DISPLAY_WIDTH-wide picture."""
     nodes = graph["nodes"]
     index = {n["id"]: i for i, n in enumerate(nodes)}
     output = str(options.get("output", "all"))
@@ -112,14 +135,14 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
     y1 = max(b[3] for b in boxes)
     named = max((len(n.get("name", "")) + 9 for n in nodes if n["kind"] == "input" and n["id"] in keep and "name" in n),
                 default=0)
-    scale = DISPLAY_WIDTH / max(1.0, (x1 - x0) * (1.25 + 0.012 * named))   # room for labels on both sides
+    scale = width_px / max(1.0, (x1 - x0) * (1.25 + 0.012 * named))   # room for labels on both sides
     px = 1 / scale                                            # one screen px in layout units
     x0, x1 = x0 - (40 + named * LABEL_PX * 0.62) * px, x1 + 150 * px
     y0, y1 = y0 - 40 * px, y1 + 20 * px
     width, height = x1 - x0, y1 - y0
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.1f} {y0:.1f} {width:.1f} {height:.1f}" '
-           f'width="{DISPLAY_WIDTH}" height="{DISPLAY_WIDTH * height / width:.0f}">',
+           f'width="{width_px}" height="{width_px * height / width:.0f}">',
            f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{width:.1f}" height="{height:.1f}" fill="#ffffff"/>']
     if image and not filters_mode and "pixel_origin" in graph["layout"]:
         gx, gy = graph["layout"]["pixel_origin"]
@@ -174,16 +197,28 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         else:
             out.append(f'<circle class="fg-node" cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{fill}" '
                        f'stroke="{stroke}" stroke-width="{sw:.2f}"{dash}/>')
+        # (text, its long part): the long part goes where the picture is narrow.
         v = f" [{_fmt(value)}]" if value is not None else ""
         if n["kind"] == "output":
-            name = n.get("name", f"class {n['class']}")
-            text = f"{n['id']} {name}: always {_fmt(n['bias'])}" if constant else f"{n['id']} {name}{v}"
-            labels.append((x + radius + 4 * px, y, text, "start"))
+            name = f" {n['name']}" if "name" in n else ""
+            long = f" class {n['class']}" if not name else ""
+            text, long = ((f"{n['id']}{name}", f"{long}: always {_fmt(n['bias'])}") if constant
+                          else (f"{n['id']}{name}", f"{long}{v}"))
+            labels.append((x + radius + 4 * px, y, text, long, "start"))
         elif n["kind"] == "input":
-            labels.append((x - radius - 4 * px, y, f"{n.get('name', n['id'])}{v}", "end"))
-    for x, y, text, anchor in labels:
-        out.append(f'<text x="{x:.1f}" y="{y + 4 * px:.1f}" font-size="{LABEL_PX * px:.1f}" {FONT} fill="{COLORS["label"]}" '
-                   f'text-anchor="{anchor}">{html.escape(text)}</text>')
+            labels.append((x - radius - 4 * px, y, n.get("name", n["id"]), v, "end"))
+    # How large the short labels can grow: apart by 1.15 lines on each side, and inside the picture.
+    fit = math.inf
+    for side in ("start", "end"):
+        ys = sorted(y for _, y, _, _, anchor in labels if anchor == side)
+        fit = min([fit] + [(b - a) / 1.15 for a, b in zip(ys, ys[1:]) if b > a])
+    for x, _, text, _, anchor in labels:
+        fit = min(fit, ((x1 - x) if anchor == "start" else (x - x0)) / (0.62 * max(1, len(text))))
+    out.insert(1, label_style(px, width_px / width, fit))
+    for x, y, text, long, anchor in labels:
+        tail = f'<tspan class="fg-long">{html.escape(long)}</tspan>' if long else ""
+        out.append(f'<text class="fg-label" x="{x:.1f}" y="{y + 4 * px:.1f}" font-size="{LABEL_PX * px:.2f}" {FONT} '
+                   f'fill="{COLORS["label"]}" text-anchor="{anchor}">{html.escape(text)}{tail}</text>')
     # Layer titles above the highest thing drawn (placed as the page places them).
     top_y = min(b[1] for b in boxes) - 14 * px
     shown_layers = {n["layer"] for n in nodes if n["id"] in keep}
@@ -193,7 +228,7 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict]) -> str:
         first = next(n for n in nodes if n["id"] in keep and n["layer"] == layer["layer"])
         x = (layer["x"] + 28 * cell / 2 if layer["layer"] == 0 and image
              else layer["x"] + graph["layout"].get("map_cell", 6) * 11 if "channel" in first else pos[first["id"]][0])
-        out.append(f'<text x="{x:.1f}" y="{top_y:.1f}" font-size="{TITLE_PX * px:.1f}" font-weight="600" '
+        out.append(f'<text class="fg-title" x="{x:.1f}" y="{top_y:.1f}" font-size="{TITLE_PX * px:.1f}" font-weight="600" '
                    f'font-family="DejaVu Sans, sans-serif" fill="#555" text-anchor="middle">{html.escape(layer["name"])}</text>')
     out.append("</svg>")
     return "\n".join(out)
@@ -234,11 +269,11 @@ def filters_svg(graph: dict, options: dict, samples: list[dict]) -> str:
 def episode_svg(graph: dict, options: dict, episode: dict) -> str:
     """The episode figure's first view: the cart and pole at the first step beside the graph."""
     x, _, theta, _ = episode["states"][0]
-    graph_svg = flowgraph_svg(graph, {"output": "all"}, [])
+    cart_w = 260
+    graph_svg = flowgraph_svg(graph, {"output": "all"}, [], width_px=DISPLAY_WIDTH - cart_w)
     inner = graph_svg.split(">", 1)[1].rsplit("</svg>", 1)[0]
     view = graph_svg.split('viewBox="', 1)[1].split('"', 1)[0]
     vx, vy, vw, vh = (float(v) for v in view.split())
-    cart_w = 260
     height = max(200.0, DISPLAY_WIDTH * 0.6 * vh / vw)
     pole_x, pole_y = math.sin(theta), -0.15 - math.cos(theta)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {DISPLAY_WIDTH} {height:.0f}" width="{DISPLAY_WIDTH}" '

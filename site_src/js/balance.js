@@ -38,17 +38,31 @@ export function draw(element, data, options = {}) {
     .attr("title", "push the cart right for 0.1 s (→ key)").on("click", () => push(1));
   const stepText = controls.append("span").attr("class", "fg-step-text");
 
-  // ---- step: the cart beside the graph
+  // ---- step: the cart and the graph
   const { left, cart, readout, graphFigure, outputs, choose, downloads } = cartBesideGraph(root, data, options);
-  left.attr("tabindex", 0)
-    .attr("aria-label", "the cart and pole; ← and → nudge the cart, space runs or pauses")
-    .on("keydown", (event) => {
-      if (event.key === "ArrowLeft") push(-1);
-      else if (event.key === "ArrowRight") push(1);
-      else if (event.key === " ") (timer ? pause() : start());
-      else return;
-      event.preventDefault();
-    });
+  left.attr("tabindex", 0).attr("aria-label", "the cart and pole; ← and → nudge the cart, space runs or pauses");
+
+  // ---- step: keys. ← → nudge and space runs wherever the focus is in this figure (its buttons
+  // too, so no click on the drawing is needed), except in its graph and its own controls that use
+  // them (a select). While the cart runs, ← → also nudge when nothing has the focus and the pointer
+  // is over the figure; otherwise the page keeps its arrow keys for scrolling.
+  const usesArrows = (target) => target.closest?.("select, input, textarea, [contenteditable], .fg-episode-graph");
+  function onKey(event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowLeft") push(-1);
+    else if (event.key === "ArrowRight") push(1);
+    else if (event.key === " " && event.currentTarget !== document && !event.target.closest?.("button")) (timer ? pause() : start());
+    else return;
+    event.preventDefault();
+  }
+  root.on("keydown", (event) => { if (!usesArrows(event.target)) onKey(event); });
+  let pointerInside = false;
+  root.on("pointerenter", () => { pointerInside = true; }).on("pointerleave", () => { pointerInside = false; });
+  const onPageKey = (event) => {
+    const idle = !document.activeElement || document.activeElement === document.body;
+    if (timer && pointerInside && idle) onKey(event);
+  };
+  document.addEventListener("keydown", onPageKey);
 
   // The agent's choice on the state it sees: the graph's argmax.
   function policy(observation) {
@@ -119,7 +133,9 @@ export function draw(element, data, options = {}) {
     run.text("▶ run");
   }
 
+  let nudges = 0; // pushes the reader gave (buttons or keys), for inspect()
   function push(direction) {
+    nudges += 1;
     nudge = direction;
     nudgeLeft = NUDGE_STEPS;
     if (!timer) render(null);
@@ -140,7 +156,7 @@ export function draw(element, data, options = {}) {
       if (wanted !== seed) { seed = wanted; reset(); }
     },
     inspect() {
-      return { state: state.slice(), steps, status, seed, running: !!timer };
+      return { state: state.slice(), steps, status, seed, running: !!timer, nudges };
     },
     // For the tests: the page's simulator and agent, without the animation.
     simulate(start, actions, extra = []) {
@@ -154,6 +170,7 @@ export function draw(element, data, options = {}) {
     // One step now, as the animation would take it (the speed benchmark times this).
     tick() { tick(); return steps; },
     destroy() {
+      document.removeEventListener("keydown", onPageKey);
       pause();
       graphFigure.destroy();
       root.remove();

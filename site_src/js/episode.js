@@ -22,7 +22,11 @@ export function draw(element, data, options = {}) {
   const root = d3.select(element).append("div").attr("class", "fg-episode");
   const controls = root.append("div").attr("class", "fg-controls");
   const play = controls.append("button").attr("type", "button").attr("class", "fg-button fg-play")
-    .text("▶ play").on("click", () => (timer ? stop() : start()));
+    .text("▶ play").on("click", () => {
+      if (!timer) return start();
+      stop();
+      onChange({ step: String(step) }); // paused here: a copied link opens this step
+    });
   const sliderLabel = controls.append("label").attr("class", "fg-slider-label");
   sliderLabel.append("span").text("Step ");
   const slider = sliderLabel.append("input").attr("type", "range").attr("class", "fg-step")
@@ -51,10 +55,10 @@ export function draw(element, data, options = {}) {
     cart.show(episode.states[step], step < last ? (choice ? 1 : -1) : 0);
     stepText.text(`${step} of ${last}${step === last ? " (the end)" : ""}`);
     readout.text(step < last
-      ? `x = ${format2(x)}, θ = ${format2((theta * 180) / Math.PI)}°. ${episode.output_names[0]} = ${format2(q[0])}, `
+      ? `x = ${format2(x)} m, θ = ${format2((theta * 180) / Math.PI)}°. ${episode.output_names[0]} = ${format2(q[0])}, `
         + `${episode.output_names[1]} = ${format2(q[1])}: push ${choice ? "right" : "left"}`
         + `${recorded === choice ? " (as recorded)" : " (the recording differs!)"}.`
-      : `x = ${format2(x)}, θ = ${format2((theta * 180) / Math.PI)}°. The episode ended after ${last} steps `
+      : `x = ${format2(x)} m, θ = ${format2((theta * 180) / Math.PI)}°. The episode ended after ${last} steps `
         + `with a return of ${episode.return}.`);
   }
 

@@ -77,14 +77,14 @@ export function draw(element, data, options = {}) {
   sliderLabel.append("span").text("Remove edges with |weight| below ");
   const slider = sliderLabel.append("input").attr("type", "range").attr("class", "fg-threshold")
     .attr("min", 0).attr("max", 1000).attr("step", 1)
-    .on("input", () => { state.threshold = sliderToThreshold(+slider.property("value")); applyPruning(); })
+    .on("input", () => { state.threshold = shortestThreshold(sliderToThreshold(+slider.property("value"))); applyPruning(); })
     .on("change", () => publish());
   const thresholdText = pruneBox.append("span").attr("class", "fg-threshold-text");
   const layerSelect = pruneBox.append("label").call((l) => l.append("span").text(" in "))
     .append("select").attr("class", "fg-prune-layer");
   const findBox = pruneBox.append("span").attr("class", "fg-find");
   const findInput = findBox.append("input").attr("type", "search").attr("class", "fg-find-input")
-    .attr("placeholder", "find a node: h1_5, y7, x[4,24]").attr("aria-label", "find a node by name")
+    .attr("aria-label", "find a node by name (any case)")
     .on("keydown", (event) => { if (event.key === "Enter") find(); });
   findBox.append("button").attr("type", "button").attr("class", "fg-button").text("Find").on("click", () => find());
   const findNote = findBox.append("span").attr("class", "fg-find-note").attr("aria-live", "polite");
@@ -101,6 +101,10 @@ export function draw(element, data, options = {}) {
 
   // ---- step: what pruning did, and the pinned paths
   const stats = root.append("div").attr("class", "fg-prune-stats").attr("aria-live", "polite");
+  // What the threshold removed (edges, dead nodes), then one slot for the score: the accuracy of
+  // the pruning shown, or a note that it is being scored, never a score of another pruning.
+  const statLines = stats.append("div").attr("class", "fg-prune-lines");
+  const scoreSlot = stats.append("div").attr("class", "fg-score-slot");
   const confusion = root.append("div").attr("class", "fg-confusion");
   root.append("p").attr("class", "fg-note").text("The threshold removes edges and evaluates what is left, without "
     + "retraining: the network does not adapt. The lottery rounds were each retrained after pruning.");
@@ -134,7 +138,7 @@ export function draw(element, data, options = {}) {
     findBox.select("datalist").remove();
     const list = findBox.append("datalist").attr("id", `fg-find-${data.chapter}`);
     list.selectAll("option").data(graph.nodes.filter((d) => d.kind !== "input")).join("option").attr("value", (d) => d.id);
-    findInput.attr("list", `fg-find-${data.chapter}`);
+    findInput.attr("list", `fg-find-${data.chapter}`).attr("placeholder", `find a node: ${findExamples(graph).join(", ")}`);
     graphKey += 1;
     baseline = null;
     scorer.setGraph(graph, graphKey);
@@ -159,6 +163,25 @@ export function draw(element, data, options = {}) {
   }
   // The slider is finer near 0, where most weights are: threshold = max × (position / 1000)².
   function sliderToThreshold(position) { return maxWeight() * (position / 1000) ** 2; }
+  // The shortest decimal that removes exactly the edges `threshold` removes (an edge goes when
+  // |weight| < threshold): anything above the largest removed |weight| and up to the smallest kept
+  // one. The slider lands on it, so the URL (which keeps it whole) reopens the same pruning.
+  function shortestThreshold(threshold) {
+    if (!(threshold > 0)) return 0;
+    let removedMax = 0;
+    let keptMin = Infinity;
+    for (let k = 0; k < g.m; k++) {
+      if (!eligible(k)) continue;
+      const w = Math.abs(g.edgeWeight[k]);
+      if (w < threshold) removedMax = Math.max(removedMax, w);
+      else keptMin = Math.min(keptMin, w);
+    }
+    for (let digits = 1; digits <= 17; digits++) {
+      const t = Number(threshold.toPrecision(digits));
+      if (t > removedMax && t <= keptMin) return t;
+    }
+    return threshold;
+  }
   function updateSlider() {
     slider.property("value", Math.round(1000 * Math.sqrt(Math.min(1, state.threshold / maxWeight()))));
   }
@@ -189,27 +212,39 @@ export function draw(element, data, options = {}) {
       lines.push(`${deadNames.length} node${deadNames.length > 1 ? "s" : ""} went dead (no input left, or no output reached): `
         + `${deadNames.slice(0, 12).join(", ")}${deadNames.length > 12 ? ", …" : ""}.`);
     }
-    if (labels === false) lines.push("The test images could not be loaded.");
-    else if (!baseline) lines.push("Scoring the graph on the 10,000 test images…");
-    stats.selectAll("p").data(lines).join("p").text((line) => line);
+    statLines.selectAll("p").data(lines).join("p").text((line) => line);
     if (input) showLogits();
+    if (labels === false) return showScoreNote("The test images could not be loaded.");
+    if (!baseline) return showScoreNote("Scoring the graph on the 10,000 test images…");
+    // Until this pruning's score is in, say so (the last score was another pruning's).
+    if (scoredKey !== maskKey) showScoreNote("Scoring this pruning on the 10,000 test images…");
     // The accuracy comes from the scorer, off the main thread; only the latest request counts.
     const requested = performance.now();
     const weights = flowgraph.prunedWeights();
     const key = graphKey;
-    if (!baseline) return Promise.resolve(lastScore);
     return scorer.score(weights, key).then((predictions) => {
-      if (!predictions || key !== graphKey) return lastScore;
+      // A score of a graph or pruning that is no longer shown (a request already running when
+      // the reader moved on) is dropped.
+      if (!predictions || key !== graphKey || maskKey !== lastMaskKey) return lastScore;
       const result = tally(predictions);
       lastScore = { ...result, ms: performance.now() - requested };
       lastPruneMs = lastScore.ms + syncMs;
-      stats.select(".fg-accuracy").remove();
-      stats.append("p").attr("class", "fg-accuracy").text(`Test accuracy ${(100 * result.accuracy).toFixed(2)}% `
+      scoredKey = maskKey;
+      scoreSlot.selectAll("*").remove();
+      scoreSlot.append("p").attr("class", "fg-accuracy").text(`Test accuracy ${(100 * result.accuracy).toFixed(2)}% `
         + `(${result.correct.toLocaleString("en")} of ${labels.length.toLocaleString("en")} images)`
         + (removed && baseline ? `, against ${(100 * baseline.accuracy).toFixed(2)}% with every edge.` : "."));
       drawConfusion(result.confusion);
+      confusion.style("opacity", null);
       return lastScore;
     });
+  }
+  let scoredKey = null; // the pruning the accuracy shown belongs to
+  function showScoreNote(text) {
+    scoreSlot.selectAll("*").remove();
+    scoreSlot.append("p").attr("class", "fg-scoring").text(text);
+    confusion.style("opacity", 0.35); // another pruning's matrix, until this one's is in
+    return Promise.resolve(lastScore);
   }
   let lastScore = null;
 
@@ -302,7 +337,7 @@ export function draw(element, data, options = {}) {
     prevRound.attr("disabled", number === rounds[0].round ? "" : null);
     nextRound.attr("disabled", number === rounds[rounds.length - 1].round ? "" : null);
     const path = roundPaths[rounds.findIndex((r) => r.round === number)];
-    stats.selectAll("p").data([`Loading round ${number}…`]).join("p").text((t) => t);
+    statLines.selectAll("p").data([`Loading round ${number}…`]).join("p").text((t) => t);
     const loaded = await data.load(path);
     if (state.round !== number) return; // the reader has already chosen another round
     graph = loaded;
@@ -327,8 +362,9 @@ export function draw(element, data, options = {}) {
   function find() {
     const text = findInput.property("value").trim();
     const pixel = text.match(/^x\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]$/);
-    const id = pixel ? `x${Number(pixel[1]) * SIDE + Number(pixel[2])}` : text;
-    const known = graph.nodes.some((d) => d.id === id);
+    const wanted = (pixel ? `x${Number(pixel[1]) * SIDE + Number(pixel[2])}` : text).toLowerCase();
+    const id = graph.nodes.find((d) => d.id.toLowerCase() === wanted)?.id; // H1_5 finds h1_5
+    const known = id !== undefined;
     findNote.text(known ? "" : `${text || "(nothing)"} is not in this graph${pixel ? ": the network does not read that pixel" : ""}.`);
     if (known) flowgraph.centerOn(id);
   }
@@ -371,7 +407,8 @@ export function draw(element, data, options = {}) {
   let publishTimer = null;
   function publishSoon() { clearTimeout(publishTimer); publishTimer = setTimeout(publish, 250); }
   function publish() {
-    onChange({ sample: state.sample, drawing: state.drawing, threshold: state.threshold ? String(+state.threshold.toPrecision(4)) : "",
+    // The threshold whole: a rounded one can remove other edges (the slider keeps it short).
+    onChange({ sample: state.sample, drawing: state.drawing, threshold: state.threshold ? String(state.threshold) : "",
       layer: state.layer === "all" ? "" : state.layer, round: String(state.round), output: state.output,
       node: state.node, pins: state.pins, zoom: state.zoom });
   }
@@ -473,6 +510,17 @@ export function draw(element, data, options = {}) {
       root.remove();
     },
   };
+}
+
+// Names a reader can type into the search, from the graph shown: a first-layer neuron, an
+// output, and the pixel nearest the image's centre that the network reads.
+export function findExamples(graph) {
+  const neuron = graph.nodes.find((d) => d.kind === "neuron" && d.layer === 1) ?? graph.nodes.find((d) => d.kind === "neuron");
+  const output = graph.nodes.find((d) => d.kind === "output");
+  const distance = (i) => (Math.floor(i / SIDE) - 13.5) ** 2 + ((i % SIDE) - 13.5) ** 2;
+  const pixels = graph.nodes.filter((d) => d.kind === "input" && /^x\d+$/.test(d.id)).map((d) => Number(d.id.slice(1)));
+  const centre = pixels.length ? pixels.reduce((a, b) => (distance(b) < distance(a) ? b : a)) : null;
+  return [neuron?.id, output?.id, centre === null ? null : `x[${Math.floor(centre / SIDE)},${centre % SIDE}]`].filter(Boolean);
 }
 
 function format2Small(v) {

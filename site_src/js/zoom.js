@@ -29,8 +29,17 @@ export function attachZoom(stage, { onZoom, fit, toolbar = null }) {
       if (event.type === "dblclick") return false;
       return !event.button; // mouse drag pans
     })
+    .wheelDelta(wheelDelta)
     .on("zoom", (event) => onZoom(event.transform, event));
   const selection = d3.select(stage).call(zoom);
+
+  // d3's wheel step, times 10 with Ctrl (made for pinch gestures, which send Ctrl and small
+  // deltas), turns one Ctrl + wheel notch into a 4× zoom; no notch zooms more than the + button.
+  function wheelDelta(event) {
+    const delta = -event.deltaY * (event.deltaMode === 1 ? 0.05 : event.deltaMode ? 1 : 0.002) * (event.ctrlKey ? 10 : 1);
+    const most = Math.log2(C.zoomStep);
+    return Math.max(-most, Math.min(most, delta));
+  }
 
   function showHint() {
     hint.classed("fg-hint-on", true);
