@@ -328,6 +328,7 @@ def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figu
     sub_v, sub_e = subgraph_size(run.graph, f"y{subgraph_class}")
     facts = {**lottery_facts(run), "subgraph_class": str(subgraph_class), "subgraph_vertices": str(sub_v),
              "subgraph_edges": str(sub_e), "trace_sample": describe_sample(trace_sample),
+             "find_examples": find_examples(run.graph),
              "rounds_count": str(len(run.rounds)), **extra_facts}
     documents, paths = lottery_documents(chapter_id, run, layer_chart)
     graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
@@ -338,4 +339,3 @@ def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figu
                "sample-filters": {"sample": trace_sample["id"]}}
     return ChapterOutput(facts=facts, figures=figure_entries(figures, facts, data, options),
                          documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
-             "find_examples": find_examples(run.graph),
