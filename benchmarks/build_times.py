@@ -1,11 +1,16 @@
-"""Cold and warm builds of the whole report, per chapter, with --jobs 1 and 2.
+"""Cold and warm builds of the whole report: per chapter and per task, CPU seconds and the
+critical path, at --jobs 1 and 2; and, with --compare REV, the same cold builds of another commit
+side by side, in one run on one machine (machines here differ by about 2x: only a ratio measured
+in the same run means anything).
 
-    .venv/bin/python benchmarks/build_times.py [--profile full] [--jobs 1 2]
+    .venv/bin/python benchmarks/build_times.py [--profile full] [--jobs 2 1] [--compare fb4c42c]
 
 Each cold build uses a fresh build folder under /tmp (the project's build/ and site/ are left
-alone); the warm rebuild runs again on the last one with nothing changed. Reads what ran where
-and for how long from build/last-build.json. Prints a table and writes
-benchmarks/results/build_times.json. Goals (issue 11): cold full build <= 6 min, warm <= 15 s.
+alone); the warm rebuild runs again on the last one with nothing changed. The other commit is
+checked out in a temporary git worktree and built with this venv. What ran, where and for how
+long comes from each build's last-build.json. Prints a table and writes
+benchmarks/results/build_times.json. Goals (issue 18): cold at --jobs 2 in at most half the time
+of commit fb4c42c, warm <= 15 s.
 """
 from __future__ import annotations
 
@@ -21,36 +26,98 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def build(build_dir: Path, profile: str, jobs: int) -> dict:
-    env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1"}
+def build(source: Path, build_dir: Path, profile: str, jobs: int) -> dict:
+    env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1",
+           "PYTHONPATH": str(source)}
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "generator.build", "--profile", profile, "--jobs", str(jobs),
-                    "--site-dir", str(build_dir / "site-out")], cwd=REPO, env=env, check=True)
+                    "--site-dir", str(build_dir / "site-out")], cwd=source, env=env, check=True)
     wall = time.perf_counter() - start
     record = json.loads((build_dir / "last-build.json").read_text())
+    return {"wall_seconds": round(wall, 1), "stages": record["stages"], **summarise(record["runs"]),
+            "runs": record["runs"]}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """CPU seconds per chapter and per task, and the critical path: the longest chain of runs
+    each of which needs the one before (a chapter's assembly needs its tasks; a task the tasks in
+    its `needs`). Builds from before chapter links logged no `needs`: there an assembly needs
+    every task of its chapter."""
     per_chapter: dict[str, float] = {}
-    for run in record["runs"]:
+    per_task: dict[str, float] = {}
+    for run in runs:
         per_chapter[run["chapter"]] = per_chapter.get(run["chapter"], 0.0) + run["seconds"]
-    return {"wall_seconds": round(wall, 1), "stages": record["stages"],
-            "chapter_cpu_seconds": {k: round(v, 1) for k, v in per_chapter.items()}, "runs": record["runs"]}
+        per_task[f"{run['chapter']}/{run['task']}"] = run["seconds"]
+    by_key = {run.get("key", f"{run['chapter']}/{run['task']}"): run for run in runs}
+
+    def needs(run: dict) -> list[str]:
+        if "needs" in run:
+            return [k for k in run["needs"] if k in by_key]
+        if run["task"] == "assemble":
+            return [f"{r['chapter']}/{r['task']}" for r in runs if r["chapter"] == run["chapter"] and r["task"] != "assemble"]
+        return []
+
+    longest: dict[str, tuple[float, list[str]]] = {}
+
+    def chain(key: str) -> tuple[float, list[str]]:
+        if key not in longest:
+            run = by_key[key]
+            before = max((chain(k) for k in needs(run)), default=(0.0, []))
+            longest[key] = (before[0] + run["seconds"], before[1] + [f"{run['chapter']}/{run['task']}"])
+        return longest[key]
+
+    seconds, path = max((chain(k) for k in by_key), default=(0.0, []))
+    return {"cpu_seconds": round(sum(per_task.values()), 1),
+            "chapter_cpu_seconds": {k: round(v, 1) for k, v in per_chapter.items()},
+            "task_cpu_seconds": {k: round(v, 1) for k, v in sorted(per_task.items())},
+            "critical_path": {"seconds": round(seconds, 1), "runs": path}}
+
+
+def measure(source: Path, label: str, profile: str, jobs_list: list[int], warm: bool) -> dict:
+    results = {}
+    for jobs in jobs_list:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{label}-{profile}-j{jobs}-") as tmp:
+            cold = build(source, Path(tmp), profile, jobs)
+            entry = {"cold": cold}
+            line = f"{label} --jobs {jobs}: cold {cold['wall_seconds']} s"
+            if warm:
+                entry["warm"] = build(source, Path(tmp), profile, jobs)
+                line += f", warm {entry['warm']['wall_seconds']} s"
+            results[f"jobs {jobs}"] = entry
+        print(line + f" (work {cold['cpu_seconds']} s, critical path {cold['critical_path']['seconds']} s)", flush=True)
+        for chapter, seconds in cold["chapter_cpu_seconds"].items():
+            print(f"    {chapter:28s} {seconds:7.1f} s of work (tasks + assembly)", flush=True)
+        for task, seconds in cold["task_cpu_seconds"].items():
+            print(f"        {task:44s} {seconds:7.1f} s", flush=True)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="full")
     parser.add_argument("--jobs", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--compare", metavar="REV", help="also build this commit cold, side by side")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "build_times.json")
     args = parser.parse_args()
-    results = {"profile": args.profile, "cpus": os.cpu_count()}
-    for jobs in args.jobs:
-        with tempfile.TemporaryDirectory(prefix=f"bench-{args.profile}-j{jobs}-") as tmp:
-            cold = build(Path(tmp), args.profile, jobs)
-            warm = build(Path(tmp), args.profile, jobs)
-            results[f"jobs {jobs}"] = {"cold": cold, "warm": warm}
-            print(f"--jobs {jobs}: cold {cold['wall_seconds']} s, warm {warm['wall_seconds']} s", flush=True)
-            for chapter, seconds in cold["chapter_cpu_seconds"].items():
-                print(f"    {chapter:28s} {seconds:7.1f} s of work (tasks + assembly)", flush=True)
-    out = REPO / "benchmarks" / "results" / "build_times.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    results = {"profile": args.profile, "cpus": os.cpu_count(), "commit": commit,
+               "this": measure(REPO, commit, args.profile, args.jobs, warm=True)}
+    if args.compare:
+        with tempfile.TemporaryDirectory(prefix="bench-worktree-") as tmp:
+            tree = Path(tmp) / "tree"
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.compare], cwd=REPO, check=True)
+            try:
+                results["compare"] = {"rev": args.compare,
+                                      **measure(tree, args.compare, args.profile, args.jobs, warm=False)}
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+        for jobs in args.jobs:
+            new = results["this"][f"jobs {jobs}"]["cold"]["wall_seconds"]
+            old = results["compare"][f"jobs {jobs}"]["cold"]["wall_seconds"]
+            results[f"ratio jobs {jobs}"] = round(new / old, 3)
+            print(f"--jobs {jobs}: {commit} cold {new} s, {args.compare} cold {old} s: ratio {new / old:.2f}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

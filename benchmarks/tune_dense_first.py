@@ -20,7 +20,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from generator.networks.config import LotteryExperiment, PruneConfig, TrainConfig  # noqa: E402
-from generator.networks.prune import run_lottery  # noqa: E402
+from generator.networks.prune import run_lottery, train_dense  # noqa: E402
 
 
 ROUNDS, REWIND = [8, 9, 10], [0, 1]
@@ -37,7 +37,7 @@ def main() -> None:
         config = LotteryExperiment(train=TrainConfig(epochs_per_round=3, final_epochs=final_epochs),
                                    prune=PruneConfig(rounds=rounds, rates=(0.0, 0.30, 0.20), rewind_epochs=rewind))
         start = time.perf_counter()
-        last = run_lottery(config, seed).record["rounds"][-1]
+        last = run_lottery(config, seed, train_dense(config.dense(seed))).record["rounds"][-1]
         rows.append({"rounds": rounds, "rewind_epochs": rewind, "final_epochs": final_epochs, "seed": seed,
                      "weights_2_3": sum(last["weights_per_layer"][1:]), "validation": last["validation_accuracy"],
                      "test": last["test_accuracy"], "seconds": round(time.perf_counter() - start, 1)})

@@ -19,7 +19,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from generator.chapters import CHAPTERS  # noqa: E402
-from generator.networks.prune import run_lottery  # noqa: E402
+from generator.networks.prune import run_lottery, train_dense  # noqa: E402
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     for seed, final_epochs in itertools.product([0, 1, 2], [15, 30]):
         experiment = dataclasses.replace(base, train=dataclasses.replace(base.train, final_epochs=final_epochs))
         start = time.perf_counter()
-        last = run_lottery(experiment, seed).record["rounds"][-1]
+        last = run_lottery(experiment, seed, train_dense(experiment.dense(seed))).record["rounds"][-1]
         rows.append({"seed": seed, "final_epochs": final_epochs, **last, "seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(rows[-1]), flush=True)
     out = REPO / "benchmarks" / "results" / "tune_lottery.json"

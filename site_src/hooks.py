@@ -70,6 +70,11 @@ def on_config(config):
 
 
 def on_files(files, config):
+    # A chapter this build left out (--only on a fresh build folder) has no page.
+    for chapter_id in _report.get("omitted", []):
+        page = files.get_file_from_path(f"{chapter_id}.md")
+        if page is not None:
+            files.remove(page)
     roots = [(SITE_SRC, [SITE_SRC / d for d in ASSET_DIRS]), (_data_dir(), [_data_dir()])]
     for root, folders in roots:
         for folder in folders:
@@ -151,6 +156,10 @@ def on_page_markdown(markdown, page, config, files):
             raise PluginError(f"{page.file.src_uri}: [[{kind} {name}]] takes no options")
         if kind == "excerpt":
             return _excerpt(name, page)
+        owner = (name.rpartition(".")[0] if kind == "fact" and "." in name else
+                 name.rpartition("/")[0] if kind == "figure" and "/" in name else chapter)
+        if owner in _report.get("omitted", []):
+            return _omitted(owner, kind)
         if kind == "fact":
             owner, _, fact = name.rpartition(".") if "." in name else (chapter, "", name)
             table = _report["facts"].get(owner) if owner else None
@@ -190,8 +199,19 @@ def _shorten(value, depth: int = 0):
     return value
 
 
+def _omitted(chapter_id: str, kind: str) -> str:
+    """What stands where a fact or figure of a chapter this build left out would be."""
+    if kind == "fact":
+        return "(not built)"
+    return (f'<p class="fg-omitted">This figure belongs to the chapter <code>{html.escape(chapter_id)}</code>, '
+            f'which this build left out (it was built with <code>--only</code>).</p>')
+
+
 def _excerpt(path: str, page) -> str:
     file = _data_dir() / path
+    parts = path.split("/")
+    if not file.is_file() and len(parts) > 2 and parts[1] in _report.get("omitted", []):
+        return _omitted(parts[1], "excerpt")
     if not file.is_file():
         raise PluginError(f"{page.file.src_uri}: [[excerpt {path}]]: no such file in the build's site data")
     data = _shorten(json.loads(file.read_text()))

@@ -54,7 +54,8 @@ def quick_build(tmp_path_factory):
     result = run_build(build_dir, site)
     assert result.returncode == 0, result.stderr
     os.environ["FLOWGRAPH_BUILD_DIR"] = str(build_dir)   # generator.paths reads it at call time
-    return {"build": build_dir, "data": build_dir / "site" / "data", "site": site, "served": served}
+    return {"build": build_dir, "data": build_dir / "site" / "data", "site": site, "served": served,
+            "runs": json.loads((build_dir / "last-build.json").read_text())["runs"]}
 
 
 @pytest.fixture(scope="session")
@@ -82,16 +83,29 @@ def chapter_config(chapter_id: str):
     return CHAPTERS[chapter_id].configs["quick"]
 
 
+def chapter_tasks(chapter_id: str, profile: str = "quick") -> dict:
+    """A chapter's tasks by name, and the tasks they need (e.g. `dense-0` of the chapter it builds on)."""
+    from generator.chapters import CHAPTERS
+    from generator.pipeline.runner import plan_chapters, with_upstream
+    plan = plan_chapters(with_upstream(CHAPTERS, [CHAPTERS[chapter_id]]), profile)
+    tasks = {}
+    for task in plan.chapter_tasks[chapter_id]:
+        tasks.update({need.name: need for need in task.needs})
+        tasks[task.name] = task
+    return tasks
+
+
+def task_entry(chapter_id: str, task_name: str) -> Path:
+    """The cache folder of a chapter's task in the current build folder (FLOWGRAPH_BUILD_DIR)."""
+    from generator.pipeline.runner import task_folder
+    return task_folder(chapter_tasks(chapter_id)[task_name])
+
+
 def cached_task(chapter_id: str, task_name: str):
     """A task result of the quick build, as the build cached it (checked like the build does)."""
     from generator.pipeline import cache
     from generator.pipeline.chapter import TaskResult
-    from generator.chapters import CHAPTERS
-    from generator.pipeline.runner import task_folder
-    chapter = CHAPTERS[chapter_id]
-    config = chapter.configs["quick"]
-    task = next(t for t in chapter.tasks(config) if t.name == task_name)
-    return TaskResult.from_files(cache.read_entry(task_folder(chapter, task, config)))
+    return TaskResult.from_files(cache.read_entry(task_entry(chapter_id, task_name)))
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,8 @@ def test_only_rebuilds_the_chosen_chapter_and_keeps_the_others(quick_build, tmp_
     manifest = json.loads((quick_build["data"] / "manifest.json").read_text())
     assert [c["id"] for c in manifest["chapters"]] == list(CHAPTERS) and set(manifest["experiments"]) == set(CHAPTERS)
     assert json_files(quick_build["data"]) == before                 # the same files as the full build
-    fresh = run_build(tmp_path / "empty", tmp_path / "site2", "--only", chapter)
-    if len(CHAPTERS) > 1:   # a chapter never built cannot be kept
-        assert fresh.returncode == 1 and "has never been built" in fresh.stderr
+    # --only on a fresh build folder: tests/test_chapter_links.py (what it needs is built first, a
+    # chapter never built is left out with a note).
 
 
 def test_manifest_lists_every_chapter_and_figure(manifest, flowgraph_json, quick_experiment):

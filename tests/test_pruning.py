@@ -81,7 +81,7 @@ def test_a_rate_of_zero_leaves_a_layer_dense_and_rewinding_restarts_from_early_w
         real(model, x, y, cfg, epochs, seed, desc, record, final)
 
     monkeypatch.setattr(prune_module, "train_epochs", spy)
-    result = prune_module.run_lottery(config, seed=0)
+    result = prune_module.run_lottery(config, 0, prune_module.train_dense(config.dense(0)))
     rounds = result.record["rounds"]
     assert [r["weights_per_layer"][0] for r in rounds] == [784 * 32] * 3
     assert rounds[-1]["weights_per_layer"][1:] == [256, 80]

@@ -9,6 +9,7 @@ import struct
 import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
+from pathlib import Path
 from collections import deque
 from urllib.parse import urljoin, urlsplit
 
@@ -132,8 +133,15 @@ def test_the_pages_workflow_runs_the_readme_commands():
     assert "make site" in readme and "make deploy" in readme
     uses = {step["uses"].split("@")[0]: step for step in build if "uses" in step}
     assert uses["actions/upload-pages-artifact"]["with"]["path"] == "site"
-    cached = uses["actions/cache"]["with"]["path"]
+    caches = [step["with"] for step in build if step.get("uses", "").startswith("actions/cache@")]
+    cached = "\n".join(c["path"] for c in caches)
     assert "~/.cache/pip" in cached and "~/.cache/flowgraph-report" in cached
+    # The build cache comes back between runs, keyed by code and configs, falling back to the last one.
+    build_cache = next(c for c in caches if c["path"] == "build/cache")
+    assert "hashFiles('generator/**'" in build_cache["key"] and build_cache["key"].startswith(build_cache["restore-keys"])
+    named = [f.strip().strip("'") for c in caches for args in re.findall(r"hashFiles\(([^)]*)\)", c["key"])
+             for f in args.split(",")]
+    assert named and all(Path(REPO, f).exists() for f in named if "*" not in f)
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build" and deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
     site_step = next(step for step in build if step.get("run") == "make site")

@@ -22,7 +22,7 @@ import pytest
 
 from generator.networks.data import FILES
 from generator.pipeline.paths import mnist_dir
-from tests.conftest import REPO, build_command, build_env, json_files, run_build
+from tests.conftest import REPO, build_command, build_env, json_files, run_build, task_entry
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -181,7 +181,7 @@ DAMAGE = {
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_task_entry_is_named_discarded_and_rebuilt(reference, tmp_path, damage):
     build, site = copy_build(reference, tmp_path)
-    entry = sorted((build / "cache" / "tasks").glob("mnist-mlp-lth-seed-0-*"))[0]   # layer 2 is its output layer
+    entry = build / "cache" / "tasks" / task_entry("mnist-mlp-lth", "seed-0").name   # layer 2 is its output layer
     edit, reason = DAMAGE[damage]
     edit(entry)
     shutil.rmtree(build / "cache" / "chapters")   # so the chapter needs the task's result again
@@ -202,6 +202,57 @@ def test_a_damaged_chapter_entry_is_rebuilt_even_when_the_tasks_are_sound(refere
     result = run_build(build, site)
     assert result.returncode == 0 and str(entry) in result.stderr and result.stderr.count("\n") == 1
     assert json_files(build / "site" / "data") == reference["json"]
+
+
+def _triple_a_surviving_weight(arrays) -> None:
+    r = _last_round(arrays)
+    weight = arrays[f"r{r}.1.weight"]
+    alive = np.flatnonzero(weight.ravel())
+    weight.ravel()[alive[len(alive) // 2]] *= 3
+
+
+def test_a_tampered_task_entry_with_recomputed_checksums_is_caught_and_rebuilt(reference, tmp_path):
+    """One surviving weight ×3, checksums recomputed, the chapter's output still cached: the
+    published graph is checked against the network the task now holds, the task's recorded test
+    loss against the weights; both entries are named, rebuilt, and the site is as before."""
+    build, site = copy_build(reference, tmp_path)
+    entry = build / "cache" / "tasks" / task_entry("mnist-mlp-lth", "seed-0").name
+    _edit_arrays(entry, _triple_a_surviving_weight)
+    result = run_build(build, site)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith("warning: cache entry") for line in lines), result.stderr
+    assert any(str(entry) in line and "test loss recomputes" in line for line in lines), result.stderr
+    assert json_files(build / "site" / "data") == reference["json"]
+
+
+def _chapter_entry(build: Path, chapter_id: str) -> Path:
+    return next(p for p in (build / "cache" / "chapters").iterdir() if p.name.startswith(chapter_id + "-")
+                and not p.name.startswith(chapter_id + "-dense"))
+
+
+@pytest.mark.parametrize("edit", ["a fact", "a flowgraph weight"])
+def test_a_tampered_chapter_entry_with_recomputed_checksums_is_caught_and_rebuilt(reference, tmp_path, edit):
+    build, site = copy_build(reference, tmp_path)
+    entry = _chapter_entry(build, "mnist-mlp-lth")
+    if edit == "a fact":
+        index = json.loads((entry / "output.json").read_text())
+        index["facts"]["selected_test_accuracy"] = "99.9%"
+        (entry / "output.json").write_text(json.dumps(index))
+    else:
+        path = entry / "documents" / "data" / "mnist-mlp-lth" / "flowgraph.json"
+        graph = json.loads(path.read_text())
+        edge = next(e for e in graph["edges"] if e["target"].startswith("y"))
+        edge["weight"] *= 3
+        path.write_text(json.dumps(graph))
+    _resign(entry)
+    result = run_build(build, site)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: cache entry") and str(entry) in lines[0], result.stderr
+    assert ("selected_test_accuracy" if edit == "a fact" else "flowgraph.json") in lines[0]
+    assert json_files(build / "site" / "data") == reference["json"]
+    assert tree(site) == reference["site"]
 
 
 def _mnist_copy(tmp_path: Path) -> Path:

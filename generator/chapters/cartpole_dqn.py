@@ -13,7 +13,7 @@ import torch
 from generator.site import charts
 from generator.networks.cartpole import (INPUT_NAMES, MAX_STEPS, OUTPUT_NAMES, THETA_THRESHOLD, X_THRESHOLD, episodes, greedy,
                         returns_vectorised, start_state)
-from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, figure_entries
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, Upstream, figure_entries
 from generator.networks.config import require
 from generator.networks.distil import DistilConfig, prune_and_distil
 from generator.networks.dqn import DQNConfig, passes, state_arrays, train_dqn
@@ -159,7 +159,7 @@ def dqn_run_text(seed: int, training: dict) -> str:
             f"DQN with seed {training['dqn_seed']}")
 
 
-def tasks(config: CartPoleExperiment) -> list[Task]:
+def tasks(config: CartPoleExperiment, upstream: dict[str, Upstream]) -> list[Task]:
     return [Task(f"seed-{seed}", run_cartpole, (config, seed), verify=verify_cartpole) for seed in config.seeds]
 
 
@@ -191,7 +191,7 @@ FIGURES = {
 }
 
 
-def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
+def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     # The sparsest agent that passed (all did on validation); ties: the smaller seed.
     seed = min(config.seeds, key=lambda s: (sum(results[f"seed-{s}"].record["weights_per_layer"]), s))
     result = results[f"seed-{seed}"]
@@ -282,12 +282,47 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult]) -> Chap
     return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data), documents=documents, manifest=manifest)
 
 
+def check_cartpole_output(config: CartPoleExperiment, results: dict[str, TaskResult], upstream: dict,
+                          output: ChapterOutput) -> None:
+    """What the chapter must say before it is published, cached or not: its seed, weights and
+    returns are the task record's, its flowgraph is the pruned agent on the episode it shows and
+    on states spread over the input box, and the episode's actions are the graph's choices."""
+    seed = min(config.seeds, key=lambda s: (sum(results[f"seed-{s}"].record["weights_per_layer"]), s))
+    record = results[f"seed-{seed}"].record
+    facts, manifest = output.facts, output.manifest
+    expected = {"seed": str(seed), "weights": f"{sum(record['weights_per_layer']):,}",
+                "weights_per_layer": ", ".join(map(str, record["weights_per_layer"])),
+                "evaluation_mean_return": f"{np.mean(record['evaluation_returns']):.1f}",
+                "stress_mean_return": f"{record['stress']['mean_return']:.1f}"}
+    for key, value in expected.items():
+        if facts.get(key) != value:
+            raise BuildError(f"fact {key} says {facts.get(key)!r}, the task record {value!r}")
+    if manifest.get("selected_seed") != seed:
+        raise BuildError("its manifest's seed is not the task's")
+    student = network(config, results[f"seed-{seed}"], "student")
+    graph = output.documents[manifest["flowgraph"]]
+    episode = output.documents[manifest["episode"]]
+    box = np.array(config.input_box)
+    spread = np.random.default_rng(1).uniform(box[:, 0], box[:, 1], size=(2_000, 4)).astype(np.float32)
+    states = np.concatenate([np.array(episode["observations"], dtype=np.float32), spread])
+    try:
+        check_exact(graph, student, torch.as_tensor(states))
+    except BuildError as e:
+        raise BuildError(f"{manifest['flowgraph']}: {e}") from None
+    with torch.no_grad():
+        actions = student(torch.as_tensor(np.array(episode["observations"][:len(episode["actions"])],
+                                                   dtype=np.float32))).argmax(1).tolist()
+    if actions != episode["actions"]:
+        raise BuildError(f"{manifest['episode']}: its actions are not the agent's")
+
+
 CHAPTER = Chapter(
     id=ID,
     title="Other domains: CartPole",
     configs=CONFIGS,
     tasks=tasks,
     assemble=assemble,
+    check=check_cartpole_output,
     headline="a DQN agent pruned from {dense_weights} to {weights} weights still scores {evaluation_mean_return} "
              "of {max_steps} on {evaluation_episodes} evaluation episodes, and {ignored_inputs_phrase}",
     key_figure="episode",

@@ -5,10 +5,10 @@ graph small: one kernel weight is a multiply at every position of the feature ma
 from __future__ import annotations
 
 from generator.site import charts
-from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, figure_entries
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream, figure_entries
 from generator.networks.config import CNNConfig, DataConfig, LotteryExperiment, PruneConfig, TrainConfig
 from generator.flowgraph.graph import subgraph_size
-from generator.chapters.mnist_lottery import analyse, describe_sample, lottery_documents, lottery_facts, lottery_manifest, lottery_tasks
+from generator.chapters.mnist_lottery import check_lottery_output, analyse, describe_sample, lottery_documents, lottery_facts, lottery_manifest, lottery_tasks
 from generator.pipeline.paths import chapter_data
 
 ID = "mnist-cnn"
@@ -71,7 +71,7 @@ FIGURES = {
 }
 
 
-def tasks(config: LotteryExperiment):
+def tasks(config: LotteryExperiment, upstream: dict[str, Upstream]):
     return lottery_tasks(config)
 
 
@@ -89,7 +89,7 @@ def layer_rows(run) -> list[dict]:
     return rows
 
 
-def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
+def assemble(config: LotteryExperiment, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     run = analyse(config, results)
     sizes = {n["class"]: subgraph_size(run.graph, n["id"]) for n in run.graph["nodes"] if n["kind"] == "output"}
     largest = max(sizes, key=lambda c: (sizes[c][0], -c))
@@ -136,6 +136,7 @@ CHAPTER = Chapter(
     configs=CONFIGS,
     tasks=tasks,
     assemble=assemble,
+    check=check_lottery_output,
     headline="a CNN pruned to {selected_weights} weights ({selected_weights_per_layer} per layer) at "
              "{selected_test_accuracy} test accuracy still unrolls into {vertices} vertices and {edges} edges",
     key_figure="weights-and-edges",

@@ -16,15 +16,33 @@ from generator.flowgraph.export import flowgraph_document, traces_document
 from generator.flowgraph.graph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
 from generator.flowgraph.layout import layout_flowgraph, subgraph_layouts
 from generator.pipeline.paths import chapter_data
-from generator.networks.prune import lottery_model, run_lottery, verify_lottery
+from generator.networks.prune import lottery_model, run_lottery, train_dense, verify_dense, verify_lottery
+from generator.pipeline.errors import BuildError, ConfigError
 from generator.flowgraph.traces import sample_traces
 
 INPUT_SHAPE = (28, 28)
 INPUT_RANGE = (0.0, 1.0)   # pixel / 255
 
 
-def lottery_tasks(config: LotteryExperiment) -> list[Task]:
-    return [Task(f"seed-{seed}", run_lottery, (config, seed), verify=verify_lottery) for seed in config.seeds]
+def dense_tasks(config: LotteryExperiment) -> list[Task]:
+    """One dense network per seed: round 0 of the lottery, and whatever else studies it."""
+    return [Task(f"dense-{seed}", train_dense, (config.dense(seed),), verify=verify_dense) for seed in config.seeds]
+
+
+def lottery_tasks(config: LotteryExperiment, dense: dict[str, Task] | None = None) -> list[Task]:
+    """The dense networks and, from each, the pruning rounds of one seed. `dense`: the dense
+    tasks of the chapter this one builds on (by name, `dense-<seed>`), whose networks it prunes
+    instead of training its own; their settings must be this config's."""
+    own = {t.name: t for t in dense_tasks(config)}
+    if dense is not None:
+        for name, task in own.items():
+            if name not in dense or dense[name].args != task.args:
+                raise ConfigError(f"the dense networks this chapter builds on differ from its config "
+                                  f"(seeds, data, model, batch size, learning rate and epochs per round must match): {name}")
+        own = {name: dense[name] for name in own}
+    rounds = [Task(f"seed-{seed}", run_lottery, (config, seed), verify=verify_lottery, needs=(own[f"dense-{seed}"],))
+              for seed in config.seeds]
+    return ([] if dense is not None else list(own.values())) + rounds
 
 
 @dataclass
@@ -114,24 +132,6 @@ def describe_sample(sample: dict) -> str:
             f"{sample['prediction']}: {verdict})")
 
 
-def constant_outputs_text(constants: dict[str, float]) -> str:
-    if not constants:
-        return "No output is constant: every class's logit depends on the image."
-    parts = [f"output {c} is always {v:.2f}" for c, v in sorted(constants.items(), key=lambda kv: int(kv[0]))]
-    return ("Pruning left some outputs with no inputs at all: " + "; ".join(parts)
-            + ", whatever the image. Such a class is still predicted whenever every other logit is lower.")
-
-
-def choose_subgraph_class(graph: dict, constants: dict[str, float]) -> int:
-    """The non-constant output with the smallest subgraph: the clearest one to show first."""
-    classes = [n["class"] for n in graph["nodes"] if n["kind"] == "output" and str(n["class"]) not in constants]
-    return min(classes or [0], key=lambda c: (subgraph_size(graph, f"y{c}")[0], c))
-
-
-def pruned_layers_title(config: LotteryExperiment) -> str:
-    pruned = [k + 1 for k in pruned_layers(config)]
-    if config.prune.targets or len(pruned) == len(config.prune.rates):
-        return "kernel weights remaining"
 def digit_article(digit: int) -> str:
     """'an' before a digit read with a vowel sound (an 8), 'a' before the others (a 7)."""
     return "an" if digit == 8 else "a"
@@ -150,6 +150,24 @@ def find_examples(graph: dict) -> str:
     return ", ".join(n for n in names if n)
 
 
+def constant_outputs_text(constants: dict[str, float]) -> str:
+    if not constants:
+        return "No output is constant: every class's logit depends on the image."
+    parts = [f"output {c} is always {v:.2f}" for c, v in sorted(constants.items(), key=lambda kv: int(kv[0]))]
+    return ("Pruning left some outputs with no inputs at all: " + "; ".join(parts)
+            + ", whatever the image. Such a class is still predicted whenever every other logit is lower.")
+
+
+def choose_subgraph_class(graph: dict, constants: dict[str, float]) -> int:
+    """The non-constant output with the smallest subgraph: the clearest one to show first."""
+    classes = [n["class"] for n in graph["nodes"] if n["kind"] == "output" and str(n["class"]) not in constants]
+    return min(classes or [0], key=lambda c: (subgraph_size(graph, f"y{c}")[0], c))
+
+
+def pruned_layers_title(config: LotteryExperiment) -> str:
+    pruned = [k + 1 for k in pruned_layers(config)]
+    if config.prune.targets or len(pruned) == len(config.prune.rates):
+        return "kernel weights remaining"
     return f"kernel weights remaining in layer{'s' if len(pruned) > 1 else ''} " + " and ".join(map(str, pruned))
 
 
@@ -158,33 +176,15 @@ def layer_names(config: LotteryExperiment) -> list[str]:
     return [f"layer {k} ({a}→{b})" for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)]
 
 
-def lottery_facts(run: LotteryRun) -> dict[str, str]:
-    """Every number the lottery chapters' text quotes, formatted."""
-    config, graph, selected, dense = run.config, run.graph, run.selected, run.rounds[0]
-    mlp = isinstance(config.model, MLPConfig)
-    hidden = [sum(1 for n in graph["nodes"] if n["kind"] == "neuron" and n["layer"] == k)
-              for k in range(1, max(n["layer"] for n in graph["nodes"]))]
-    at_selected = {row["split"]: row for row in run.spread if row["round"] == selected["round"]}
-    test = at_selected["test"]
-    dense_test = next(row for row in run.spread if row["round"] == 0 and row["split"] == "test")
-    facts = {
-        "architecture": "-".join(str(s) for s in config.model.layer_sizes) if mlp else "",
+def record_facts(config: LotteryExperiment, seed: int, rounds: list[dict], spread: list[dict]) -> dict[str, str]:
+    """The numbers the text quotes that the task records alone decide (accuracies, weights, the
+    seed): what `check_lottery_output` recomputes before a cached chapter is published."""
+    selected, dense = rounds[-1], rounds[0]
+    test = next(row for row in spread if row["round"] == selected["round"] and row["split"] == "test")
+    dense_test = next(row for row in spread if row["round"] == 0 and row["split"] == "test")
+    return {
+        "seed": str(seed),
         "dense_weights": f"{dense['weights']:,}",
-        "rounds": str(config.prune.rounds),
-        "rates": ", ".join(f"{100 * r:.2f}%" for r in config.prune.rates),
-        "rewind": ("their initial values" if config.prune.rewind_epochs == 0 else
-                   f"their values after {config.prune.rewind_epochs} epoch{'s' if config.prune.rewind_epochs > 1 else ''} of dense training"),
-        "epochs_per_round": str(config.train.epochs_per_round),
-        "final_epochs": str(config.train.final_epochs),
-        "batch_size": str(config.train.batch_size),
-        "learning_rate": f"{config.train.learning_rate:g}",
-        "seeds": ", ".join(str(s) for s in config.seeds),
-        "seed_count": str(len(config.seeds)),
-        "seeds_phrase": f"{len(config.seeds)} seed{'s' if len(config.seeds) != 1 else ''}",
-        "seed": str(run.seed),
-        "train_size": f"{config.data.train_size:,}",
-        "validation_size": f"{config.data.validation_size:,}",
-        "test_size": f"{config.data.test_size:,}",
         "dense_test_accuracy": pct(dense["test_accuracy"]),
         "dense_test_accuracy_median": pct(dense_test["median"]),
         "selected_round": str(selected["round"]),
@@ -198,6 +198,32 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "test_accuracy_median": pct(test["median"]),
         "test_accuracy_min": pct(test["min"]),
         "test_accuracy_max": pct(test["max"]),
+    }
+
+
+def lottery_facts(run: LotteryRun) -> dict[str, str]:
+    """Every number the lottery chapters' text quotes, formatted."""
+    config, graph, selected = run.config, run.graph, run.selected
+    mlp = isinstance(config.model, MLPConfig)
+    hidden = [sum(1 for n in graph["nodes"] if n["kind"] == "neuron" and n["layer"] == k)
+              for k in range(1, max(n["layer"] for n in graph["nodes"]))]
+    facts = {
+        **record_facts(config, run.seed, run.rounds, run.spread),
+        "architecture": "-".join(str(s) for s in config.model.layer_sizes) if mlp else "",
+        "rounds": str(config.prune.rounds),
+        "rates": ", ".join(f"{100 * r:.2f}%" for r in config.prune.rates),
+        "rewind": ("their initial values" if config.prune.rewind_epochs == 0 else
+                   f"their values after {config.prune.rewind_epochs} epoch{'s' if config.prune.rewind_epochs > 1 else ''} of dense training"),
+        "epochs_per_round": str(config.train.epochs_per_round),
+        "final_epochs": str(config.train.final_epochs),
+        "batch_size": str(config.train.batch_size),
+        "learning_rate": f"{config.train.learning_rate:g}",
+        "seeds": ", ".join(str(s) for s in config.seeds),
+        "seed_count": str(len(config.seeds)),
+        "seeds_phrase": f"{len(config.seeds)} seed{'s' if len(config.seeds) != 1 else ''}",
+        "train_size": f"{config.data.train_size:,}",
+        "validation_size": f"{config.data.validation_size:,}",
+        "test_size": f"{config.data.test_size:,}",
         "vertices": f"{len(graph['nodes']):,}",
         "edges": f"{len(graph['edges']):,}",
         "input_pixels": str(sum(1 for n in graph["nodes"] if n["kind"] == "input")),
@@ -339,3 +365,27 @@ def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figu
                "sample-filters": {"sample": trace_sample["id"]}}
     return ChapterOutput(facts=facts, figures=figure_entries(figures, facts, data, options),
                          documents=documents, manifest=lottery_manifest(run, paths), files=live_files)
+
+
+def check_lottery_output(config: LotteryExperiment, results: dict[str, TaskResult], upstream: dict,
+                         output: ChapterOutput) -> None:
+    """What a lottery chapter's output must say before it is published, cached or not: the seed,
+    rounds and spread of its manifest are the task records', the facts quoting them say what the
+    records say, and every flowgraph it publishes is its round's network on the test images."""
+    seed = choose_seed(config, results)
+    result = results[f"seed-{seed}"]
+    spread = seed_spread(config, results)
+    manifest = output.manifest
+    if (manifest.get("selected_seed") != seed or manifest.get("rounds") != result.record["rounds"]
+            or manifest.get("seed_spread") != spread):
+        raise BuildError("its manifest's seed, rounds or accuracies are not its task records'")
+    for key, value in record_facts(config, seed, result.record["rounds"], spread).items():
+        if output.facts.get(key) != value:
+            raise BuildError(f"fact {key} says {output.facts.get(key)!r}, the task records {value!r}")
+    test = load_mnist(config.data).test
+    for path, document in sorted(output.documents.items()):
+        if path.endswith(".json") and "nodes" in document and "round" in document:
+            try:
+                check_exact(document, lottery_model(config, result, document["round"]), test.inputs)
+            except BuildError as e:
+                raise BuildError(f"{path}: {e}") from None

@@ -4,9 +4,9 @@ little readability; the rest of the graph gets much smaller. Compared with the a
 of the first chapter, side by side."""
 from __future__ import annotations
 
-from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult
+from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream
 from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from generator.chapters.mnist_lottery import LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.chapters.mnist_lottery import check_lottery_output, LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth-dense-first"
 
@@ -62,11 +62,12 @@ def post_constant_comparison(constants: dict) -> str:
     return f"Here the post's network differed: {post}. This pruning kept every class tied to the image."
 
 
-def tasks(config: LotteryExperiment):
-    return lottery_tasks(config)
+def tasks(config: LotteryExperiment, upstream: dict[str, Upstream]):
+    # The dense networks are the first chapter's (its round 0): pruned here, never trained again.
+    return lottery_tasks(config, dense=upstream["mnist-mlp-lth"].tasks)
 
 
-def assemble(config: LotteryExperiment, results: dict[str, TaskResult]) -> ChapterOutput:
+def assemble(config: LotteryExperiment, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     run = analyse(config, results)
     per_layer = run.selected["weights_per_layer"]
     facts = {**POST, "layer_1_weights": f"{per_layer[0]:,}", "layer_2_3_weights": f"{sum(per_layer[1:]):,}",
@@ -81,6 +82,8 @@ CHAPTER = Chapter(
     configs=CONFIGS,
     tasks=tasks,
     assemble=assemble,
+    check=check_lottery_output,
+    builds_on=("mnist-mlp-lth",),
     headline="the first layer left dense and layers 2–3 pruned to {layer_2_3_weights} weights: "
              "{selected_test_accuracy} test accuracy (median {test_accuracy_median} over {seeds_phrase}), "
              "{edges_after_filters} edges after the filters",

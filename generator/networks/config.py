@@ -121,8 +121,9 @@ class PruneConfig:
     rewind_epochs: int = 0
 
     def __post_init__(self):
-        require(_is_int(self.rounds) and 0 <= self.rounds <= 100,
-                "prune.rounds", "an integer in 0..100", self.rounds)
+        # Round 0 is the dense network (shared with other chapters); at least one round prunes it.
+        require(_is_int(self.rounds) and 1 <= self.rounds <= 100,
+                "prune.rounds", "an integer in 1..100", self.rounds)
         if self.targets:
             require(isinstance(self.targets, tuple) and all(_is_int(t) and t >= 1 for t in self.targets),
                     "prune.targets", "a tuple of integers >= 1, one per prunable layer", self.targets)
@@ -138,6 +139,22 @@ class PruneConfig:
     @property
     def per_layer(self) -> tuple:
         return self.targets or self.rates
+
+
+@dataclass(frozen=True)
+class DenseTraining:
+    """Everything a dense training run depends on and nothing else, so that every chapter asking
+    for "the dense network of seed s" names the same cache entry (the lottery's round 0)."""
+    data: DataConfig
+    model: MLPConfig | CNNConfig
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+    def __post_init__(self):
+        require(_is_int(self.epochs) and self.epochs >= 1, "train.epochs_per_round", "an integer >= 1", self.epochs)
+        require(_is_int(self.seed) and self.seed >= 0, "seeds", "integers >= 0", self.seed)
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,11 @@ class LotteryExperiment:
                 "samples_per_class", "an integer >= 1", self.samples_per_class)
         require(_is_int(self.misclassified_samples) and self.misclassified_samples >= 0,
                 "misclassified_samples", "an integer >= 0", self.misclassified_samples)
+
+    def dense(self, seed: int) -> DenseTraining:
+        """The dense training its round 0 is (shuffled by seed × 1000, as every round r by seed × 1000 + r)."""
+        return DenseTraining(data=self.data, model=self.model, epochs=self.train.epochs_per_round,
+                             batch_size=self.train.batch_size, learning_rate=self.train.learning_rate, seed=seed)
 
 
 def to_dict(config) -> dict:

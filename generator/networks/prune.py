@@ -1,6 +1,7 @@
 """Lottery-ticket iterative magnitude pruning (Frankle & Carbin), masks by torch.nn.utils.prune.
 
-Round 0 trains the dense network. Each later round removes a per-layer fraction of the surviving
+Round 0 is the dense network, trained by `train_dense` in a task of its own that every chapter
+with the same settings shares (`DenseTraining`). Each later round removes a per-layer fraction of the surviving
 kernel weights with the smallest magnitude, resets the survivors (and all biases) to their values
 at the rewind point (the initial values by default), and retrains from a fresh optimizer. Biases
 are never pruned. Every round's weights are kept, so the report can show any round's graph.
@@ -14,13 +15,13 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from generator.networks.config import LotteryExperiment, PruneConfig
+from generator.networks.config import DenseTraining, LotteryExperiment, PruneConfig, TrainConfig
 from generator.pipeline.progress import bar
 from generator.networks.data import load_mnist
 from generator.pipeline.errors import BuildError
 from generator.networks.models import make_model, prunable_layers
 from generator.pipeline.chapter import TaskResult
-from generator.networks.train import accuracy, train_epochs
+from generator.networks.train import train_epochs
 
 
 def kernel(layer: nn.Module) -> torch.Tensor:
@@ -97,63 +98,157 @@ def masks_of(model: nn.Sequential) -> list[torch.Tensor]:
             for layer in prunable_layers(model)]
 
 
-def run_lottery(experiment: LotteryExperiment, seed: int) -> TaskResult:
-    """One seed of the schedule: a record per round, and every round's weights and masks
-    as arrays `r<round>.<layer>.weight|bias|mask`."""
+def _layer_arrays(model: nn.Sequential, prefix: str, masks: bool = True) -> dict[str, np.ndarray]:
+    arrays = {}
+    for k, (layer, mask) in enumerate(zip(prunable_layers(model), masks_of(model))):
+        arrays[f"{prefix}.{k}.weight"] = kernel(layer).detach().numpy().copy()
+        arrays[f"{prefix}.{k}.bias"] = layer.bias.detach().numpy().copy()
+        if masks:
+            arrays[f"{prefix}.{k}.mask"] = mask.numpy().astype(np.uint8)
+    return arrays
+
+
+@torch.no_grad()
+def scores(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 2500) -> tuple[float, float]:
+    """(accuracy rounded to 6 places, mean cross-entropy): the loss is a fingerprint of the
+    weights that accuracy alone is not (one weight ×3 rarely flips a prediction)."""
+    model.eval()
+    logits = torch.cat([model(inputs[i:i + batch]) for i in range(0, inputs.shape[0], batch)])
+    accuracy = float((logits.argmax(dim=1) == targets).float().mean())
+    loss = float(nn.functional.cross_entropy(logits.double(), targets))
+    return round(accuracy, 6), loss
+
+
+def train_dense(run: DenseTraining) -> TaskResult:
+    """The dense network of one seed, trained `run.epochs` epochs: the weights at the start and
+    after every epoch (`e<epoch>.<layer>.weight|bias`; rewinding may go back to any of them) and
+    the final network's scores. Every lottery chapter with these settings starts from it."""
+    mnist = load_mnist(run.data)
+    model = make_model(run.model, run.seed)
+    arrays = _layer_arrays(model, "e0", masks=False)
+
+    def keep(epoch: int) -> None:
+        arrays.update(_layer_arrays(model, f"e{epoch}", masks=False))
+
+    train = TrainConfig(epochs_per_round=run.epochs, batch_size=run.batch_size, learning_rate=run.learning_rate)
+    train_epochs(model, mnist.train.inputs, mnist.train.targets, train, run.epochs, seed=run.seed * 1000,
+                 desc=f"dense seed {run.seed}", after_epoch=keep)
+    validation_accuracy, _ = scores(model, mnist.validation.inputs, mnist.validation.targets)
+    test_accuracy, test_loss = scores(model, mnist.test.inputs, mnist.test.targets)
+    return TaskResult(record={"seed": run.seed, "epochs": run.epochs, "weights_per_layer": weights_per_layer(model),
+                              "validation_accuracy": validation_accuracy, "test_accuracy": test_accuracy,
+                              "test_loss": test_loss}, arrays=arrays)
+
+
+def dense_model(run: DenseTraining, result: TaskResult, epoch: int) -> nn.Sequential:
+    model = make_model(run.model, 0)
+    load_layers(model, result, f"e{epoch}")
+    return model.eval()
+
+
+def verify_dense(run: DenseTraining, result: TaskResult) -> None:
+    """A cached dense run is trusted if every epoch's weights are there, finite and of the right
+    shape, and the final network scores what the record says."""
+    mnist = load_mnist(run.data)
+    if result.record.get("seed") != run.seed or result.record.get("epochs") != run.epochs:
+        raise BuildError(f"the record is of seed {result.record.get('seed')} and {result.record.get('epochs')} "
+                         f"epochs, expected {run.seed} and {run.epochs}")
+    shapes = [tuple(layer.weight.shape) for layer in prunable_layers(make_model(run.model, 0))]
+    for epoch in range(run.epochs + 1):
+        _check_layers(result, f"e{epoch}", shapes, f"epoch {epoch}", masks=False)
+    model = dense_model(run, result, run.epochs)
+    _check_scores(model, mnist.validation, mnist.test, result.record, "the dense network")
+
+
+def run_lottery(experiment: LotteryExperiment, seed: int, dense: TaskResult) -> TaskResult:
+    """One seed of the schedule, from its dense network (round 0, trained by `train_dense`, never
+    again here): a record per round, and every round's weights and masks as arrays
+    `r<round>.<layer>.weight|bias|mask` (round 0's copied from the dense run)."""
     mnist = load_mnist(experiment.data)
+    trained = dense.record["epochs"]
+    if experiment.prune.rewind_epochs > trained:
+        raise BuildError(f"prune.rewind_epochs is {experiment.prune.rewind_epochs}, but the dense network "
+                         f"trained only {trained} epochs")
     model = make_model(experiment.model, seed)
-    rewind = snapshot(model)
+    load_layers(model, dense, f"e{trained}")
+    rewind_model = make_model(experiment.model, seed)
+    load_layers(rewind_model, dense, f"e{experiment.prune.rewind_epochs}")
+    rewind = snapshot(rewind_model)
     train_x, train_y = mnist.train.inputs, mnist.train.targets
     val_x, val_y = mnist.validation.inputs, mnist.validation.targets
     test_x, test_y = mnist.test.inputs, mnist.test.targets
     total_rounds = experiment.prune.rounds
-    rounds, arrays = [], {}
-    for r in bar(range(total_rounds + 1), desc=f"lottery seed {seed}"):
-        if r > 0:
-            prune_lottery_round(model, experiment.prune, r)
-            reset_to(model, rewind)
+    rounds = [{"round": 0, "weights": sum(dense.record["weights_per_layer"]),
+               "weights_per_layer": dense.record["weights_per_layer"], "epochs": trained,
+               **{k: dense.record[k] for k in ("validation_accuracy", "test_accuracy", "test_loss")}}]
+    arrays = _layer_arrays(model, "r0")
+    for r in bar(range(1, total_rounds + 1), desc=f"lottery seed {seed}"):
+        prune_lottery_round(model, experiment.prune, r)
+        reset_to(model, rewind)
         # The last round's mask is the ticket the report shows: train it longer.
         epochs = experiment.train.final_epochs if r == total_rounds else experiment.train.epochs_per_round
-        # Late resetting: remember the dense weights a few epochs into round 0.
-        keep_rewind = None
-        if r == 0 and experiment.prune.rewind_epochs:
-            def keep_rewind(epoch: int) -> None:
-                nonlocal rewind
-                if epoch == experiment.prune.rewind_epochs:
-                    rewind = snapshot(model)
-        train_epochs(model, train_x, train_y, experiment.train, epochs, seed=seed * 1000 + r,
-                     after_epoch=keep_rewind, final=r == total_rounds)
+        train_epochs(model, train_x, train_y, experiment.train, epochs, seed=seed * 1000 + r, final=r == total_rounds)
         per_layer = weights_per_layer(model)
-        rounds.append({
-            "round": r,
-            "weights": sum(per_layer),
-            "weights_per_layer": per_layer,
-            "epochs": epochs,
-            "validation_accuracy": round(accuracy(model, val_x, val_y), 6),
-            "test_accuracy": round(accuracy(model, test_x, test_y), 6),
-        })
-        for k, (layer, mask) in enumerate(zip(prunable_layers(model), masks_of(model))):
-            arrays[f"r{r}.{k}.weight"] = kernel(layer).detach().numpy().copy()
-            arrays[f"r{r}.{k}.bias"] = layer.bias.detach().numpy().copy()
-            arrays[f"r{r}.{k}.mask"] = mask.numpy().astype(np.uint8)
+        validation_accuracy, _ = scores(model, val_x, val_y)
+        test_accuracy, test_loss = scores(model, test_x, test_y)
+        rounds.append({"round": r, "weights": sum(per_layer), "weights_per_layer": per_layer, "epochs": epochs,
+                       "validation_accuracy": validation_accuracy, "test_accuracy": test_accuracy,
+                       "test_loss": test_loss})
+        arrays.update(_layer_arrays(model, f"r{r}"))
     return TaskResult(record={"seed": seed, "rounds": rounds}, arrays=arrays)
+
+
+def load_layers(model: nn.Sequential, result: TaskResult, prefix: str) -> None:
+    """Copy `<prefix>.<layer>.weight|bias` from a task result into a plain model."""
+    with torch.no_grad():
+        for k, layer in enumerate(prunable_layers(model)):
+            layer.weight.copy_(torch.from_numpy(result.arrays[f"{prefix}.{k}.weight"]))
+            layer.bias.copy_(torch.from_numpy(result.arrays[f"{prefix}.{k}.bias"]))
 
 
 def lottery_model(experiment: LotteryExperiment, result: TaskResult, round_number: int) -> nn.Sequential:
     """The network of one round, masks baked in, rebuilt from a task result's arrays."""
     model = make_model(experiment.model, 0)
-    with torch.no_grad():
-        for k, layer in enumerate(prunable_layers(model)):
-            layer.weight.copy_(torch.from_numpy(result.arrays[f"r{round_number}.{k}.weight"]))
-            layer.bias.copy_(torch.from_numpy(result.arrays[f"r{round_number}.{k}.bias"]))
+    load_layers(model, result, f"r{round_number}")
     model.eval()
     return model
 
 
-def verify_lottery(experiment: LotteryExperiment, seed: int, result: TaskResult) -> None:
-    """What a cached result of run_lottery(experiment, seed) must satisfy before it is trusted:
-    every round's weights exist, are finite, are zero where the mask is, count as recorded, and
-    score the recorded accuracies."""
+def _check_layers(result: TaskResult, prefix: str, shapes: list[tuple], where: str, masks: bool = True) -> list[int]:
+    """Every layer's arrays present, of the right shape, finite, zero where masked: the counts."""
+    counts = []
+    for k, shape in enumerate(shapes):
+        weight = result.arrays.get(f"{prefix}.{k}.weight")
+        bias = result.arrays.get(f"{prefix}.{k}.bias")
+        mask = result.arrays.get(f"{prefix}.{k}.mask") if masks else np.ones(shape, np.uint8)
+        if weight is None or mask is None or bias is None or weight.shape != shape or mask.shape != shape:
+            raise BuildError(f"{where} layer {k}: weights missing or of the wrong shape")
+        if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+            raise BuildError(f"{where} layer {k}: weights are not all finite")
+        if np.any(weight[mask == 0] != 0):
+            raise BuildError(f"{where} layer {k}: a pruned weight is nonzero")
+        counts.append(int(np.count_nonzero(weight)))
+    return counts
+
+
+def _check_scores(model: nn.Module, validation, test, record: dict, where: str) -> None:
+    """The recorded accuracies recompute exactly; the test loss to a millionth (relative: another
+    machine's kernels may round the last bits differently)."""
+    validation_accuracy, _ = scores(model, validation.inputs, validation.targets)
+    test_accuracy, test_loss = scores(model, test.inputs, test.targets)
+    for key, recomputed in (("validation_accuracy", validation_accuracy), ("test_accuracy", test_accuracy)):
+        if recomputed != record.get(key):
+            raise BuildError(f"{where}: {key.replace('_', ' ')} recomputes to {recomputed}, "
+                             f"but the record says {record.get(key)}")
+    recorded = record.get("test_loss")
+    if not isinstance(recorded, float) or abs(test_loss - recorded) > 1e-6 * max(1.0, abs(recorded)):
+        raise BuildError(f"{where}: test loss recomputes to {test_loss!r}, but the record says {recorded!r}")
+
+
+def verify_lottery(experiment: LotteryExperiment, seed: int, dense: TaskResult, result: TaskResult) -> None:
+    """What a cached result of run_lottery(experiment, seed, dense) must satisfy before it is
+    trusted: round 0 is the dense network; every round's weights exist, are finite, are zero where
+    the mask is, count as recorded, and score the recorded accuracies and loss."""
     mnist = load_mnist(experiment.data)
     if result.record.get("seed") != seed:
         raise BuildError(f"the record is of seed {result.record.get('seed')}, expected {seed}")
@@ -161,25 +256,14 @@ def verify_lottery(experiment: LotteryExperiment, seed: int, result: TaskResult)
     if not isinstance(rounds, list) or len(rounds) != experiment.prune.rounds + 1:
         raise BuildError(f"expected {experiment.prune.rounds + 1} rounds in the record")
     shapes = [tuple(layer.weight.shape) for layer in prunable_layers(make_model(experiment.model, 0))]
+    trained = dense.record.get("epochs")
+    for k in range(len(shapes)):
+        for name in ("weight", "bias"):
+            if not np.array_equal(result.arrays.get(f"r0.{k}.{name}"), dense.arrays.get(f"e{trained}.{k}.{name}")):
+                raise BuildError(f"round 0 layer {k}: not the dense network it was pruned from")
     for r, record in enumerate(rounds):
-        counts = []
-        for k, shape in enumerate(shapes):
-            weight = result.arrays.get(f"r{r}.{k}.weight")
-            mask = result.arrays.get(f"r{r}.{k}.mask")
-            bias = result.arrays.get(f"r{r}.{k}.bias")
-            if weight is None or mask is None or bias is None or weight.shape != shape or mask.shape != shape:
-                raise BuildError(f"round {r} layer {k}: weights missing or of the wrong shape")
-            if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
-                raise BuildError(f"round {r} layer {k}: weights are not all finite")
-            if np.any(weight[mask == 0] != 0):
-                raise BuildError(f"round {r} layer {k}: a pruned weight is nonzero")
-            counts.append(int(np.count_nonzero(weight)))
+        counts = _check_layers(result, f"r{r}", shapes, f"round {r}")
         if counts != record.get("weights_per_layer"):
             raise BuildError(f"round {r}: {sum(counts)} nonzero weights {counts}, but the record says "
                              f"{record.get('weights_per_layer')}")
-        model = lottery_model(experiment, result, r)
-        for split, key in ((mnist.test, "test_accuracy"), (mnist.validation, "validation_accuracy")):
-            recomputed = round(accuracy(model, split.inputs, split.targets), 6)
-            if recomputed != record.get(key):
-                raise BuildError(f"round {r}: {key.replace('_', ' ')} recomputes to {recomputed}, "
-                                 f"but the record says {record.get(key)}")
+        _check_scores(lottery_model(experiment, result, r), mnist.validation, mnist.test, record, f"round {r}")

@@ -2,11 +2,18 @@
 
 A chapter module (generator/chapters/<name>.py) defines CHAPTER = Chapter(...):
 - `configs`: one config per profile (`full`, `quick`);
-- `tasks(config)`: the expensive, independent pieces (e.g. one training run per seed), each a
-  top-level function so that joblib can run it in another process or on a Dask worker; each
-  result is cached by its config and code, and checked by `verify` before a cached copy is used;
-- `assemble(config, results)`: from the task results to a ChapterOutput (facts, figures, JSON
-  documents, manifest entry), also cached;
+- `builds_on`: the chapters whose networks it studies; they are built first and handed to it
+  (`Upstream`: their config, tasks, task results and output), and it never trains them again;
+- `tasks(config, upstream)`: the expensive pieces (e.g. one training run per seed), each a
+  top-level function so that joblib can run it in another process or on a Dask worker. A task
+  may need other tasks (its own chapter's or an upstream chapter's): their results are passed
+  to it after its settings. A task is cached under what it computes (function, settings, code,
+  and the keys of the tasks it needs), not under the chapter that asks, so a network is trained
+  once however many chapters use it; `verify` checks a cached result before it is trusted;
+- `assemble(config, results, upstream)`: from the task results to a ChapterOutput (facts,
+  figures, JSON documents, manifest entry), also cached;
+- `check(config, results, upstream, output)`: run before every publish, cached or not: the
+  output's graphs against the networks the tasks hold, and its facts against what they summarise;
 and the chapter is listed in generator/chapters/__init__.py with a docs/<id>.md page.
 """
 from __future__ import annotations
@@ -43,13 +50,15 @@ class TaskResult:
         return cls(record=record, arrays=arrays)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Task:
-    name: str                       # unique within its chapter, e.g. "seed-3"
-    function: Callable              # function(*args) -> TaskResult; module level, picklable
-    args: tuple
-    # verify(*args, result) raises BuildError if a cached result cannot be what `function` made.
+    name: str                       # how its chapter names it, e.g. "seed-3"; unique within the chapter
+    function: Callable              # function(*args, *results of needs) -> TaskResult; module level
+    args: tuple                     # settings (dataclasses, numbers, strings): part of the cache key
+    # verify(*args, *results of needs, result) raises BuildError if a cached result cannot be what
+    # `function` made.
     verify: Callable | None = None
+    needs: tuple["Task", ...] = ()  # tasks whose results this one reads
 
 
 @dataclass(frozen=True)
@@ -91,15 +100,28 @@ class ChapterOutput:
             raise BuildError(f"unreadable chapter output ({type(e).__name__}: {e})") from None
 
 
+@dataclass
+class Upstream:
+    """What a chapter hands to the chapters that build on it."""
+    config: object
+    tasks: dict[str, Task]                                    # by name, to list in `needs`
+    results: dict[str, TaskResult] = field(default_factory=dict)   # filled before assembly
+    output: ChapterOutput | None = None
+
+
 @dataclass(frozen=True)
 class Chapter:
     id: str                         # also the docs page (docs/<id>.md) and the data folder
     title: str                      # the page's title in the navigation
     configs: dict[str, object]      # profile -> config
-    tasks: Callable[[object], list[Task]]
-    assemble: Callable[[object, dict[str, TaskResult]], ChapterOutput]
+    tasks: Callable[[object, dict[str, Upstream]], list[Task]]
+    assemble: Callable[[object, dict[str, TaskResult], dict[str, Upstream]], ChapterOutput]
     headline: str = ""              # landing-page line, a template over the chapter's facts
     key_figure: str = ""            # the figure the landing page shows for this chapter
+    builds_on: tuple[str, ...] = () # ids of the chapters whose results this one receives
+    # check(config, results, upstream, output) raises BuildError when the output does not say
+    # what the task results hold (a graph that is not the network, a fact that is not the data).
+    check: Callable | None = None
 
 
 def figure_entries(figures: dict[str, Figure], facts: dict[str, str], data: dict[str, dict],

@@ -1,32 +1,80 @@
 """Runs the chapters: their tasks (training), then their assembly, each cached and checked.
 
-For every chapter: if its cached output for this config and code is there and sound, use it.
-Otherwise load or compute its tasks (cached results are checked: checksums, then the chapter's
-own `verify`, which recomputes what the results claim), then assemble it. Tasks of all chapters
-run in one parallel map, then the assemblies in another, so two cores stay busy.
+1. Order the chapters by what they build on (an unknown name or a cycle is one error line) and
+   ask each for its tasks, handing it the chapters it builds on.
+2. Key every task by what it computes: its function, settings, code and the keys of the tasks
+   it needs. Two chapters asking for the same network get one task, run once.
+3. Load what the cache holds. A chapter's output is keyed by its config, its code, its tasks'
+   keys and its upstream chapters' output keys, so a change upstream rebuilds exactly what lies
+   downstream of it. Task results an assembly will read are verified against their model first.
+4. Compute the missing tasks in dependency levels, one parallel map per level; then assemble
+   the chapters, one map per level of the chapter graph.
+5. Check every output before it is published, cached or not (`Chapter.check`): its graphs
+   against the networks its tasks hold, its facts against what they summarise. A cached output
+   that fails is named in one warning line and assembled again.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import inspect
 import json
 import sys
 import types
+from dataclasses import dataclass, field, is_dataclass
 from datetime import date
 from pathlib import Path
 
+from generator.networks.config import config_hash, to_dict
 from generator.pipeline import cache
-from generator.pipeline.chapter import Chapter, ChapterOutput, Task, TaskResult
-from generator.networks.config import config_hash
+from generator.pipeline.chapter import Chapter, ChapterOutput, Task, TaskResult, Upstream
 from generator.pipeline.errors import BuildError, ConfigError
-from generator.flowgraph.export import validate
 from generator.pipeline.parallel import Workers
-from generator.pipeline.paths import GENERATOR, SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
+from generator.pipeline.paths import SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
 
 
+# ---- the chapter graph
 
-def _module_file(obj) -> Path:
-    return Path(inspect.getfile(obj)).resolve()
+def chapter_order(chapters: dict[str, Chapter]) -> list[Chapter]:
+    """The chapters with every chapter after the ones it builds on (registry order otherwise)."""
+    for chapter in chapters.values():
+        unknown = [u for u in chapter.builds_on if u not in chapters]
+        if unknown:
+            raise ConfigError(f"chapter {chapter.id} builds on unknown chapter {', '.join(map(repr, unknown))}; "
+                              f"known: {', '.join(chapters)}")
+    order: list[Chapter] = []
+    state: dict[str, str] = {}
 
+    def visit(chapter: Chapter, path: list[str]) -> None:
+        if state.get(chapter.id) == "done":
+            return
+        if state.get(chapter.id) == "visiting":
+            cycle = path[path.index(chapter.id):] + [chapter.id]
+            raise ConfigError(f"chapters build on each other in a cycle: {' → '.join(cycle)}")
+        state[chapter.id] = "visiting"
+        for upstream in chapter.builds_on:
+            visit(chapters[upstream], path + [chapter.id])
+        state[chapter.id] = "done"
+        order.append(chapter)
+
+    for chapter in chapters.values():
+        visit(chapter, [])
+    return order
+
+
+def with_upstream(chapters: dict[str, Chapter], chosen: list[Chapter]) -> list[Chapter]:
+    """The chosen chapters and every chapter they build on, directly or not, in build order."""
+    needed: set[str] = set()
+    stack = [c.id for c in chosen]
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack.extend(chapters[name].builds_on)
+    return [c for c in chapter_order(chapters) if c.id in needed]
+
+
+# ---- cache keys
 
 def code_closure(obj) -> list[Path]:
     """The source files of obj's module and of every generator module it imports, directly or
@@ -43,21 +91,50 @@ def code_closure(obj) -> list[Path]:
     return sorted(seen.values())
 
 
-def task_folder(chapter: Chapter, task: Task, config) -> Path:
-    code = cache.code_version(code_closure(task.function))
-    return task_cache_dir(f"{chapter.id}-{task.name}-{config_hash(config)}-{code}")
+@functools.lru_cache(maxsize=None)
+def code_key(obj) -> str:
+    return cache.code_version(code_closure(obj))
+
+
+def _settings(value):
+    """A task argument as plain JSON: settings only (results arrive through `needs`)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, (tuple, list)):
+        return [_settings(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise BuildError(f"a task's arguments must be settings (dataclasses, numbers, strings), got {type(value).__name__}")
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def task_key(task: Task) -> str:
+    """`<function>-<settings and needs>-<code>`: what the task computes, whoever asks for it."""
+    inputs = _digest({"args": _settings(task.args), "needs": [task_key(n) for n in task.needs]})
+    return f"{task.function.__name__.replace('_', '-')}-{inputs}-{code_key(task.function)}"
+
+
+def task_folder(task: Task) -> Path:
+    return task_cache_dir(task_key(task))
 
 
 def output_key_prefix(chapter: Chapter, config) -> str:
     return f"{chapter.id}-{config_hash(config)}-"
 
 
-def output_folder(chapter: Chapter, config) -> Path:
-    # Any shared module or schema can change what a chapter outputs, as can its own module.
-    code = cache.code_version(sorted(p for p in GENERATOR.rglob("*.py") if p.parent.name != "chapters") + sorted(SCHEMA_DIR.glob("*.json"))
-                              + [_module_file(chapter.assemble)])
-    return chapter_cache_dir(output_key_prefix(chapter, config) + code)
+def output_key(chapter: Chapter, config, tasks: list[Task], upstream_keys: list[str]) -> str:
+    from generator.site import snapshot
+    code = cache.code_version(code_closure(chapter.assemble) + code_closure(snapshot)
+                              + (code_closure(chapter.check) if chapter.check else [])
+                              + sorted(SCHEMA_DIR.glob("*.json")))
+    inputs = _digest({"tasks": sorted(task_key(t) for t in tasks), "upstream": upstream_keys})
+    return output_key_prefix(chapter, config) + f"{code}-{inputs}"
 
+
+# ---- reading the cache
 
 def _load(folder: Path, parse, check=None):
     """A cached entry parsed and checked, or None (absent, or damaged: then reported and deleted)."""
@@ -75,6 +152,7 @@ def _load(folder: Path, parse, check=None):
 
 
 def _check_documents(output: ChapterOutput) -> None:
+    from generator.flowgraph.export import validate
     for path, document in output.documents.items():
         name = next((n for n in ("flowgraph", "traces") if path.endswith(f"/{n}.json")), None)
         if name:
@@ -99,81 +177,211 @@ def _load_output(folder: Path) -> tuple[ChapterOutput, dict] | None:
     return _load(folder, lambda f: (ChapterOutput.from_files(f), _meta(f)), lambda value: _check_documents(value[0]))
 
 
+# ---- the run
+
+@dataclass
+class _Plan:
+    """Every task the chapters need, once each, with who asked first and what each chapter holds."""
+    tasks: dict[str, Task] = field(default_factory=dict)          # key -> task
+    asked_by: dict[str, tuple[str, str]] = field(default_factory=dict)   # key -> (chapter, task name)
+    chapter_tasks: dict[str, list[Task]] = field(default_factory=dict)   # chapter -> its tasks
+    upstream: dict[str, Upstream] = field(default_factory=dict)   # chapter -> what it hands on
+    keys: dict[str, str] = field(default_factory=dict)            # chapter -> output key
+
+    def add(self, chapter: Chapter, task: Task) -> None:
+        for need in task.needs:
+            self.add(chapter, need)
+        key = task_key(task)
+        if key not in self.tasks:
+            self.tasks[key] = task
+            self.asked_by[key] = (chapter.id, task.name)
+
+
+def plan_chapters(order: list[Chapter], profile: str) -> _Plan:
+    plan = _Plan()
+    for chapter in order:
+        config = chapter.configs[profile]
+        upstream = {u: plan.upstream[u] for u in chapter.builds_on}
+        tasks = chapter.tasks(config, upstream)
+        names = [t.name for t in tasks]
+        if len(set(names)) != len(names):
+            raise BuildError(f"chapter {chapter.id}: two tasks share a name")
+        for task in tasks:
+            plan.add(chapter, task)
+        plan.chapter_tasks[chapter.id] = tasks
+        plan.upstream[chapter.id] = Upstream(config=config, tasks={t.name: t for t in tasks})
+        plan.keys[chapter.id] = output_key(chapter, config, tasks, [plan.keys[u] for u in chapter.builds_on])
+    return plan
+
+
+def _levels(tasks: list[Task]) -> list[list[Task]]:
+    """Tasks in levels: each after the tasks it needs. A task goes in the last level it can (its
+    height from the end), so that a long task nothing waits for (CartPole) runs beside the
+    level with the most work instead of holding up the levels after it."""
+    height: dict[int, int] = {}
+
+    def h(task: Task) -> int:
+        if id(task) not in height:
+            users = [t for t in tasks if any(n is task or task_key(n) == task_key(task) for n in t.needs)]
+            height[id(task)] = 1 + max((h(u) for u in users), default=-1)
+        return height[id(task)]
+
+    top = max((h(t) for t in tasks), default=0)
+    levels: list[list[Task]] = [[] for _ in range(top + 1)]
+    for task in tasks:
+        levels[top - h(task)].append(task)
+    return [level for level in levels if level]
+
+
 def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: list[Chapter] = (),
-                 log: list | None = None, record: dict | None = None) -> dict[str, ChapterOutput]:
-    """Outputs of `chapters` (brought up to date) and of `keep` (their latest cached output for
-    this profile, whatever code made it: --only). `log` gets a line per task and assembly run;
+                 log: list | None = None, record: dict | None = None,
+                 registry: dict[str, Chapter] | None = None) -> dict[str, ChapterOutput]:
+    """Outputs of `chapters` and of every chapter they build on (brought up to date), and of
+    `keep` (their latest cached output for this profile, whatever code made it: --only; one that
+    was never built is left out with a note). `log` gets a line per task and assembly run;
     `record` gets, per chapter, how long each task and the assembly took and whether it came from
     the cache (for the pages' "how this was made")."""
+    from generator.chapters import CHAPTERS
+    registry = registry or CHAPTERS
     log = [] if log is None else log
     record = {} if record is None else record
+    order = with_upstream(registry, list(chapters))
     outputs: dict[str, ChapterOutput] = {}
     for chapter in keep:
-        outputs[chapter.id], meta = _latest_output(chapter, profile)
+        if chapter.id in {c.id for c in order}:
+            continue
+        latest = _latest_output(chapter, profile)
+        if latest is None:
+            print(f"note: chapter {chapter.id} has never been built with profile {profile!r}; "
+                  f"the site leaves it out (build it with --only {chapter.id}, or without --only)", file=sys.stderr)
+            continue
+        outputs[chapter.id], meta = latest
         record[chapter.id] = {"tasks": [], "assembly": {**meta, "cached": True}}
-    todo = []
-    results: dict[tuple[str, str], TaskResult] = {}
-    missing: list[tuple[Chapter, Task]] = []
-    for chapter in chapters:
-        config = chapter.configs[profile]
+
+    plan = plan_chapters(order, profile)
+    # Every task result is read (checksums checked); those an assembly needs are also verified
+    # against their model, once, below.
+    loaded: dict[str, tuple[TaskResult, dict]] = {}
+    for key in plan.tasks:
+        value = _load(task_cache_dir(key), lambda f: (TaskResult.from_files(f), {**_meta(f), "cached": True}))
+        if value is not None:
+            loaded[key] = value
+
+    # A cached output is used only if it still says what its tasks' networks hold.
+    todo: list[Chapter] = []
+    for chapter in order:
         record[chapter.id] = {"tasks": [], "assembly": None}
-        loaded = _load_output(output_folder(chapter, config))
-        if loaded is None:
+        tasks = plan.chapter_tasks[chapter.id]
+        cached = _load_output(chapter_cache_dir(plan.keys[chapter.id]))
+        if cached is not None and all(task_key(t) in loaded for t in tasks):
+            plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
+            try:
+                _check(chapter, profile, plan, cached[0])
+            except BuildError as e:
+                cache.discard(chapter_cache_dir(plan.keys[chapter.id]), f"it does not match its networks: {e}")
+                cached = None
+        if cached is None:
             todo.append(chapter)
-        else:
-            outputs[chapter.id] = loaded[0]
-            record[chapter.id]["assembly"] = {**loaded[1], "cached": True}
-        # Cached task results are read (and their checksums checked) even when the output needs
-        # none of them, so that a damaged entry is reported, not found by surprise later; those
-        # an assembly needs are also verified against the model, once.
-        for task in chapter.tasks(config):
-            folder = task_folder(chapter, task, config)
-            if loaded is not None:
-                meta = _load(folder, _meta)
-            else:
-                verify = (lambda value, t=task: t.verify(*t.args, value[0])) if task.verify else None
-                result = _load(folder, lambda f: (TaskResult.from_files(f), _meta(f)), verify)
-                if result is None:
-                    missing.append((chapter, task))
-                    continue
-                results[(chapter.id, task.name)], meta = result
-            if meta is not None:
-                record[chapter.id]["tasks"].append({"task": task.name, **meta, "cached": True})
+            continue
+        outputs[chapter.id] = plan.upstream[chapter.id].output = cached[0]
+        record[chapter.id]["assembly"] = {**cached[1], "cached": True}
 
-    where: list[dict] = []
-    computed = workers.map([(task.function, task.args) for _, task in missing], desc="training", log=where)
-    log.extend({"chapter": c.id, "task": t.name, **w} for (c, t), w in zip(missing, where))
-    for (chapter, task), result, run in zip(missing, computed, where):
-        cache.write_entry(task_folder(chapter, task, chapter.configs[profile]),
-                          {**result.to_files(), "meta.json": _stamp(run["seconds"])})
-        results[(chapter.id, task.name)] = result
-        record[chapter.id]["tasks"].append({"task": task.name, **_timing(run["seconds"]), "cached": False})
+    # What an assembly reads is verified against the model it holds before it is trusted.
+    verified: set[str] = set()
 
-    calls = []
+    def verify(task: Task) -> bool:
+        key = task_key(task)
+        if key in verified:
+            return True
+        if key not in loaded or not all([verify(n) for n in task.needs]):
+            loaded.pop(key, None)
+            return False
+        if task.verify is not None:
+            needs = [loaded[task_key(n)][0] for n in task.needs]
+            try:
+                task.verify(*task.args, *needs, loaded[key][0])
+            except BuildError as e:
+                cache.discard(task_cache_dir(key), str(e))
+                loaded.pop(key)
+                return False
+        verified.add(key)
+        return True
+
     for chapter in todo:
-        config = chapter.configs[profile]
-        mine = {task.name: results[(chapter.id, task.name)] for task in chapter.tasks(config)}
-        calls.append((assemble_chapter, (chapter.id, config, mine)))
-    where = []
-    assembled = workers.map(calls, desc="chapters", log=where)
-    log.extend({"chapter": c.id, "task": "assemble", **w} for c, w in zip(todo, where))
-    for chapter, output, run in zip(todo, assembled, where):
-        cache.write_entry(output_folder(chapter, chapter.configs[profile]),
-                          {**output.to_files(), "meta.json": _stamp(run["seconds"])})
-        outputs[chapter.id] = output
-        record[chapter.id]["assembly"] = {**_timing(run["seconds"]), "cached": False}
-    for chapter_record in record.values():
-        chapter_record["tasks"].sort(key=lambda t: t["task"])
+        for task in plan.chapter_tasks[chapter.id]:
+            verify(task)
+    _compute([task for key, task in plan.tasks.items() if key not in loaded], loaded, workers, log, plan)
+
+    for chapter in order:
+        plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in plan.chapter_tasks[chapter.id]}
+        runs = {}
+        for task in plan.chapter_tasks[chapter.id]:
+            for t in (task, *task.needs):
+                runs[t.name] = {"task": t.name, **loaded[task_key(t)][1]}
+        record[chapter.id]["tasks"] = [runs[name] for name in sorted(runs)]
+    _assemble(todo, profile, workers, plan, outputs, log, record)
     return outputs
 
 
-def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult]) -> ChapterOutput:
+def _check(chapter: Chapter, profile: str, plan: _Plan, output: ChapterOutput) -> None:
+    if chapter.check is not None:
+        upstream = {u: plan.upstream[u] for u in chapter.builds_on}
+        chapter.check(chapter.configs[profile], plan.upstream[chapter.id].results, upstream, output)
+
+
+def _compute(missing: list[Task], loaded: dict, workers: Workers, log: list, plan: _Plan) -> None:
+    """Run the missing tasks, level after level; each result is cached as soon as its level ends."""
+    for level in _levels(missing):
+        calls = [(task.function, (*task.args, *(loaded[task_key(n)][0] for n in task.needs))) for task in level]
+        where: list[dict] = []
+        computed = workers.map(calls, desc="training", log=where)
+        for task, result, run in zip(level, computed, where):
+            key = task_key(task)
+            chapter_id, name = plan.asked_by[key]
+            log.append({"chapter": chapter_id, "task": name, "key": key,
+                        "needs": [task_key(n) for n in task.needs], **run})
+            meta = {**_timing(run["seconds"]), "cached": False}
+            cache.write_entry(task_cache_dir(key), {**result.to_files(), "meta.json": _stamp(run["seconds"])})
+            loaded[key] = (result, meta)
+
+
+def _assemble(todo: list[Chapter], profile: str, workers: Workers, plan: _Plan, outputs: dict,
+              log: list, record: dict) -> None:
+    """Assemble the chapters level by level of the chapter graph (a chapter after its upstream),
+    check each output, then cache it."""
+    while todo:
+        ready = [c for c in todo if all(u in outputs for u in c.builds_on)]
+        if not ready:
+            raise BuildError("chapters left that build on chapters with no output: "
+                             + ", ".join(c.id for c in todo))
+        calls = []
+        for chapter in ready:
+            upstream = {u: plan.upstream[u] for u in chapter.builds_on}
+            calls.append((assemble_chapter, (chapter.id, chapter.configs[profile],
+                                             plan.upstream[chapter.id].results, upstream)))
+        where: list[dict] = []
+        assembled = workers.map(calls, desc="chapters", log=where)
+        for chapter, output, run in zip(ready, assembled, where):
+            log.append({"chapter": chapter.id, "task": "assemble", "key": plan.keys[chapter.id],
+                        "needs": sorted(task_key(t) for t in plan.chapter_tasks[chapter.id]) +
+                                 [plan.keys[u] for u in chapter.builds_on], **run})
+            _check(chapter, profile, plan, output)   # a fresh output that fails is a bug: an error
+            cache.write_entry(chapter_cache_dir(plan.keys[chapter.id]),
+                              {**output.to_files(), "meta.json": _stamp(run["seconds"])})
+            outputs[chapter.id] = output
+            plan.upstream[chapter.id].output = output
+            record[chapter.id]["assembly"] = {**_timing(run["seconds"]), "cached": False}
+        todo = [c for c in todo if c not in ready]
+
+
+def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult],
+                     upstream: dict[str, Upstream]) -> ChapterOutput:
     """A chapter's output, with a static picture (SVG) and a preview (PNG) of every figure's first
     view: what the page shows without JavaScript, and what a shared link's card shows."""
     from generator.chapters import CHAPTERS
     from generator.site.snapshot import figure_snapshot, preview_png
 
-    output = CHAPTERS[chapter_id].assemble(config, results)
+    output = CHAPTERS[chapter_id].assemble(config, results, upstream)
     for figure_id, figure in output.figures.items():
         svg = figure_snapshot(figure, output.documents)
         figure["snapshot"] = chapter_data(chapter_id, f"snapshots/{figure_id}.svg")
@@ -183,7 +391,8 @@ def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult]) ->
     return output
 
 
-def _latest_output(chapter: Chapter, profile: str) -> tuple[ChapterOutput, dict]:
+def _latest_output(chapter: Chapter, profile: str) -> tuple[ChapterOutput, dict] | None:
+    """The newest cached output of this chapter and profile, whatever code made it, or None."""
     prefix = output_key_prefix(chapter, chapter.configs[profile])
     root = chapter_cache_dir(prefix).parent
     candidates = sorted((p for p in root.glob(f"{prefix}*") if p.is_dir()),
@@ -191,9 +400,5 @@ def _latest_output(chapter: Chapter, profile: str) -> tuple[ChapterOutput, dict]
     for folder in candidates:
         loaded = _load_output(folder)
         if loaded is not None:
-            if folder != output_folder(chapter, chapter.configs[profile]):
-                print(f"note: keeping chapter {chapter.id} as last built (its code has changed since)",
-                      file=sys.stderr)
             return loaded
-    raise ConfigError(f"--only: chapter {chapter.id} has never been built with profile {profile!r}; "
-                      f"build it too (add it to --only or drop --only)")
+    return None

@@ -30,6 +30,9 @@ def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, Ch
     for chapter in chapters:
         if not (DOCS_DIR / f"{chapter.id}.md").exists():
             raise BuildError(f"docs/{chapter.id}.md is missing: every chapter in generator/chapters needs a page")
+    # A chapter never built (--only on a fresh build folder) is left out of the site.
+    omitted = [chapter.id for chapter in chapters if chapter.id not in outputs]
+    chapters = [chapter for chapter in chapters if chapter.id in outputs]
     summaries, figures, facts, figure_entries, experiments, written = [], [], {}, {}, {}, {}
     for chapter in chapters:
         output = outputs[chapter.id]
@@ -59,7 +62,7 @@ def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, Ch
     write_json_atomic(folder / MANIFEST, manifest_document(summaries, experiments, figures, profile))
     write_json_atomic(folder / BUILD, build)
     write_json_atomic(folder / FACTS, {"profile": profile, "chapters": summaries, "facts": facts,
-                                       "figures": figure_entries})
+                                       "figures": figure_entries, "omitted": omitted})
     for schema_file in sorted(SCHEMA_DIR.glob("*.schema.json")):   # so tools can validate what they fetch
         write_text_atomic(folder / "data" / "schema" / schema_file.name, schema_file.read_text())
     index = ["# Figures\n", "Every figure of the report on a page of its own, to link a reader to.\n"]
