@@ -189,15 +189,22 @@ export function paintScene(ctx, scene, t, width, height, { only = null, labels =
     ctx.lineJoin = "round";
     for (const { i, box, lines } of placeLabels(candidates, { width, height, charWidth, lineHeight, obstacles })) {
       const node = scene.nodes[i];
-      lines.forEach((line, j) => {
-        const ly = box.y + lineHeight * (j + 0.5);
-        ctx.font = `${node.bold && j === 0 ? "700 " : ""}${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
-        ctx.strokeStyle = "#ffffff";
-        ctx.lineWidth = 3;
-        ctx.strokeText(line, box.x, ly);
-        ctx.fillStyle = node.labelColor ?? "#222222";
-        ctx.fillText(line, box.x, ly);
-      });
+      // Every line's white halo first, then every line's text: a halo drawn after the line above
+      // would cover that line's descenders (the underscore of "h1_8" vanished).
+      for (const pass of ["halo", "text"]) {
+        lines.forEach((line, j) => {
+          const ly = box.y + lineHeight * (j + 0.5);
+          ctx.font = `${node.bold && j === 0 ? "700 " : ""}${px}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+          if (pass === "halo") {
+            ctx.strokeStyle = "#ffffff";
+            ctx.lineWidth = 3;
+            ctx.strokeText(line, box.x, ly);
+          } else {
+            ctx.fillStyle = node.labelColor ?? "#222222";
+            ctx.fillText(line, box.x, ly);
+          }
+        });
+      }
       drawn.push({ node: i, px, x: box.x, y: box.y, lines: lines.length, text: lines.join(" ") });
     }
   }

@@ -201,3 +201,19 @@ test("resolveView: unknown outputs, samples, nodes and pins fall back", () => {
   assert.deepEqual(resolveView({ output: "7", sample: "t9", node: "zz" }, known),
     { output: "all", sample: "none", inputs: "pixels", node: "", pins: "" });
 });
+
+test("a two-line label's halos are drawn before its text, so no halo covers the line above (h1_8)", async () => {
+  const { paintScene } = await import("../../site_src/js/paint.js");
+  const calls = [];
+  const ctx = new Proxy({}, {
+    get: (target, prop) => (prop in target ? target[prop] : (...args) => { calls.push([prop, ...args]); return { width: 10 }; }),
+    set: (target, prop, value) => { target[prop] = value; return true; },
+  });
+  const scene = { nodes: [{ x: 100, y: 100, r: 4, label: ["h1_8", "⟨0, 1⟩"], priority: 1, shape: "circle" }],
+    visible: [true], edges: { sx: [], visible: [] }, images: [], labelPx: 12, palette: [], radiusPx: [3, 8],
+    titles: [], titlePx: 12 };
+  const { labels } = paintScene(ctx, scene, identity, 400, 400);
+  assert.equal(labels[0].lines, 2);
+  const text = calls.filter((c) => c[0] === "strokeText" || c[0] === "fillText").map((c) => `${c[0]} ${c[1]}`);
+  assert.deepEqual(text, ["strokeText h1_8", "strokeText ⟨0, 1⟩", "fillText h1_8", "fillText ⟨0, 1⟩"]);
+});
