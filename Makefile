@@ -20,8 +20,11 @@ serve: site
 	$(PY) -m mkdocs serve
 
 # Publish from this machine to the gh-pages branch (set FLOWGRAPH_SITE_URL to its address).
+# mkdocs empties the folder it builds into: it must be one a build wrote (marked), empty or new.
+DEPLOY_DIR := build/gh-deploy
 deploy: site
-	$(PY) -m mkdocs gh-deploy --force --site-dir build/gh-deploy
+	$(PY) -c 'import sys; from generator.build import claim_folder; sys.exit(claim_folder("$(DEPLOY_DIR)"))'
+	$(PY) -m mkdocs gh-deploy --force --site-dir $(DEPLOY_DIR)
 
 # torch first, exactly the local CPU wheel; the constraints file keeps any later step from replacing it.
 $(VENV)/.installed: pyproject.toml constraints.txt

@@ -27,6 +27,9 @@ class Workers:
             raise ConfigError(f"--backend: expected loky or dask, got {self.backend!r}")
         if self.backend == "dask" and not self.scheduler:
             raise ConfigError("--scheduler: expected the address of a Dask scheduler with --backend dask")
+        if self.backend != "dask" and self.scheduler:
+            raise ConfigError(f"--scheduler {self.scheduler}: a Dask scheduler is used only with --backend dask "
+                              f"(the backend is {self.backend}); add --backend dask, or leave out --scheduler")
         if self.jobs < 1:
             raise ConfigError(f"--jobs: expected an integer >= 1, got {self.jobs}")
 

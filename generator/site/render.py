@@ -23,12 +23,13 @@ class _Collect(logging.Handler):
 
 def build_site(data_dir: Path, site_dir: Path) -> Path:
     """The whole site, built from `data_dir` (the staged site data) into a fresh folder beside
-    `site_dir`; returns that folder, for the caller to publish."""
+    `site_dir`; returns that folder, for the caller to publish. The folder carries the marker
+    that says this tool wrote it (mkdocs, cleaning it first, leaves dot files alone)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, MkDocsException
 
-    staging = staging_dir_for(site_dir)
+    staging = staging_dir_for(site_dir, marked=True)
     logger = logging.getLogger("mkdocs")
     collect, propagate, level = _Collect(), logger.propagate, logger.level
     logger.addHandler(collect)
