@@ -10,7 +10,8 @@ them training steps, pruning and evaluation; for CartPole, the DQN's own
 training, its checkpoint scoring, the recorded episodes, distillation, candidate scoring, the
 DAgger episodes and the rest of the pruning loop. `--rounds N` cuts the lottery to N rounds (a
 quicker look; its times are not the task's); `--seed`, `--batch-size`, `--learning-rate` and
-`--final-learning-rate` (and `--distil-steps` for CartPole) run another seed or a what-if setting (the validation accuracy of the last
+`--final-learning-rate` (for CartPole `--distil-steps`, `--distil-batch-size`,
+`--distil-learning-rate`) run another seed or a what-if setting (the validation accuracy of the last
 round says whether it holds). `--cprofile` adds the top entries by own time.
 Wall seconds and the process's CPU seconds (the machine is shared: CPU time is the steadier
 number). Writes benchmarks/results/profile_tasks[-TAG].json (a record per task, with the seed's result
@@ -39,19 +40,21 @@ from generator.chapters import CHAPTERS  # noqa: E402
 
 
 class Timers:
-    """Seconds and calls per stage; a stage inside another counts in both (the report says which)."""
+    """Wall and CPU seconds and calls per stage; a stage inside another counts in both (the report
+    says which). The process is one thread, so its CPU time is the stage's own work."""
     def __init__(self):
-        self.seconds, self.calls = defaultdict(float), defaultdict(int)
+        self.seconds, self.cpu, self.calls = defaultdict(float), defaultdict(float), defaultdict(int)
 
     def wrap(self, module, name: str, stage: str) -> None:
         real = getattr(module, name)
 
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 return real(*args, **kwargs)
             finally:
                 self.seconds[stage] += time.perf_counter() - start
+                self.cpu[stage] += time.process_time() - cpu
                 self.calls[stage] += 1
         setattr(module, name, timed)
         self._undo.append((module, name, real))
@@ -65,12 +68,14 @@ class Timers:
             setattr(module, name, real)
 
     def report(self) -> dict:
-        return {stage: {"seconds": round(self.seconds[stage], 2), "calls": self.calls[stage]} for stage in self.seconds}
+        return {stage: {"seconds": round(self.seconds[stage], 2), "cpu_seconds": round(self.cpu[stage], 2),
+                        "calls": self.calls[stage]} for stage in self.seconds}
 
 
 def digest(result) -> str:
-    """A hash of the task's record and arrays: equal digests, equal results."""
-    h = hashlib.sha256(json.dumps(result.record, sort_keys=True).encode())
+    """A hash of the task's record (less its timings) and arrays: equal digests, equal results."""
+    record = {k: v for k, v in result.record.items() if k != "seconds"}
+    h = hashlib.sha256(json.dumps(record, sort_keys=True).encode())
     for name in sorted(result.arrays):
         h.update(name.encode())
         h.update(result.arrays[name].tobytes())
@@ -120,13 +125,13 @@ def profile_lottery(chapter: str, profile: str, rounds: int | None, use_cprofile
     return out
 
 
-def profile_cartpole(profile: str, use_cprofile: bool, distil_steps: int | None = None) -> dict:
+def profile_cartpole(profile: str, use_cprofile: bool, distil: dict | None = None) -> dict:
     from generator.chapters import cartpole_dqn
     from generator.networks import distil as distil_module
     from generator.networks import dqn as dqn_module
     config = CHAPTERS["cartpole-dqn"].configs[profile]
-    if distil_steps is not None:
-        config = dataclasses.replace(config, distil=dataclasses.replace(config.distil, steps=distil_steps))
+    if distil:
+        config = dataclasses.replace(config, distil=dataclasses.replace(config.distil, **distil))
     seed = config.seeds[0]
     with Timers() as timers:
         timers.wrap(cartpole_dqn, "train_dqn", "DQN training (all, with checkpoint scoring)")
@@ -144,7 +149,7 @@ def profile_cartpole(profile: str, use_cprofile: bool, distil_steps: int | None 
             result = cartpole_dqn.run_cartpole(config, seed)
         total, cpu = time.perf_counter() - start, time.process_time() - cpu
     record = result.record
-    out = {"chapter": "cartpole-dqn", "profile": profile, "seed": seed, "distil_steps": config.distil.steps,
+    out = {"chapter": "cartpole-dqn", "profile": profile, "seed": seed, "distil": dataclasses.asdict(config.distil),
            "seconds": round(total, 2),
            "cpu_seconds": round(cpu, 2), "stages": timers.report(), "digest": digest(result),
            "result": {"weights_per_layer": record["weights_per_layer"], "training": record["training"],
@@ -167,6 +172,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=None, help="lottery learning rate (a what-if)")
     parser.add_argument("--final-learning-rate", type=float, default=None, help="last round's (a what-if)")
     parser.add_argument("--distil-steps", type=int, default=None, help="CartPole distillation steps (a what-if)")
+    parser.add_argument("--distil-batch-size", type=int, default=None, help="... and its batch size")
+    parser.add_argument("--distil-learning-rate", type=float, default=None, help="... and its learning rate")
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
@@ -177,7 +184,9 @@ def main() -> None:
     tasks = {**{name: (lambda chapter=chapter: profile_lottery(chapter, args.profile, args.rounds, args.cprofile,
                                                                args.seed, train))
                 for name, chapter in lottery.items()},
-             "cartpole": lambda: profile_cartpole(args.profile, args.cprofile, args.distil_steps)}
+             "cartpole": lambda: profile_cartpole(args.profile, args.cprofile, {
+                 k: v for k, v in (("steps", args.distil_steps), ("batch_size", args.distil_batch_size),
+                                   ("learning_rate", args.distil_learning_rate)) if v is not None})}
     records = {}
     for name in args.only.split(","):
         records[name] = tasks[name]()

@@ -165,9 +165,15 @@ def cosine_rates(learning_rate: float, steps: int) -> tuple[float, ...]:
 
 
 def distil(net: nn.Sequential, teacher: nn.Module, states: torch.Tensor, config: DistilConfig, seed: int) -> None:
-    """Adam on a fresh state, cosine decay to 0, a random batch of `states` per step. The batches
-    are drawn in one call (the generator gives the same indices as one call per step) and the
-    pruned kernels train as plain parameters (see PlainKernels), so a step is a few tensor ops."""
+    """Adam on a fresh state, cosine decay to 0, a random batch of `states` per step, on the loss
+    advantage_weight × MSE(A) + q_weight × MSE(Q), A = Q(right) − Q(left).
+
+    The net is a few Linear and ReLU layers on batches of 4 numbers, so a step is all overhead;
+    it is written out by hand: the batches drawn in one call (the generator gives the indices of
+    one call per step), the rates taken from the scheduler once, and the gradients computed with
+    autograd's own formulas in its order (addmm forward; pow, mean and select backward; g.t() @ h
+    for a kernel, g.sum(0) for a bias, threshold_backward for a ReLU), times the mask as prune's
+    hook does. The weights are the autograd loop's to the bit (tests/test_training_speedups.py)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         target = teacher(states)
@@ -175,18 +181,39 @@ def distil(net: nn.Sequential, teacher: nn.Module, states: torch.Tensor, config:
     inputs, targets = states[batches], target[batches]            # (steps, B, 4), (steps, B, 2)
     target_advantage = targets[:, :, 1] - targets[:, :, 0]        # (steps, B)
     rates = cosine_rates(config.learning_rate, config.steps)
-    with PlainKernels(net) as plain:
+    layers = prunable_layers(net)
+    if [type(m) for m in net] != [nn.Linear, nn.ReLU] * (len(layers) - 1) + [nn.Linear]:
+        raise TypeError(f"distil expects Linear and ReLU layers, got {net}")
+    with PlainKernels(net) as plain, torch.no_grad():
+        kernels, biases = [layer.weight for layer in layers], [layer.bias for layer in layers]
+        masks = [plain.masks.get(id(layer)) for layer in layers]
         # foreach: the CPU default (single-tensor) Adam to the bit, in a few calls, not ~10 per parameter
         optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate, foreach=True)
         group = optimizer.param_groups[0]
+        one = torch.ones(())
         for i in range(config.steps):
             group["lr"] = rates[i]
-            q, t = net(inputs[i]), targets[i]
-            loss = (config.advantage_weight * (((q[:, 1] - q[:, 0]) - target_advantage[i]) ** 2).mean()
-                    + config.q_weight * ((q - t) ** 2).mean())
-            optimizer.zero_grad()
-            loss.backward()
-            plain.mask_gradients()
+            h = inputs[i]
+            seen = [h]                                            # each layer's input, (B, n)
+            for k, (kernel_k, bias) in enumerate(zip(kernels, biases)):
+                h = torch.addmm(bias, h, kernel_k.t())            # as F.linear
+                if k < len(kernels) - 1:
+                    h = torch.relu(h)
+                    seen.append(h)
+            q = h                                                 # (B, 2)
+            advantage_error = (q[:, 1] - q[:, 0]) - target_advantage[i]
+            q_error = q - targets[i]
+            # d/dx of weight × mean(x ** 2), as MulBackward, MeanBackward and PowBackward compute it
+            g_advantage = ((one * config.advantage_weight).expand(advantage_error.shape) / advantage_error.numel()
+                           * (2.0 * advantage_error.pow(1.0)))
+            g = ((one * config.q_weight).expand(q_error.shape) / q_error.numel()) * (2.0 * q_error.pow(1.0))
+            g[:, 1] += g_advantage                                # SelectBackward of Q(right) − Q(left)
+            g[:, 0] += -g_advantage
+            for k in range(len(kernels) - 1, -1, -1):
+                kernels[k].grad = g.t().mm(seen[k]) if masks[k] is None else g.t().mm(seen[k]).mul_(masks[k])
+                biases[k].grad = g.sum(0)
+                if k > 0:
+                    g = torch.ops.aten.threshold_backward(g.mm(kernels[k]), seen[k], 0)
             optimizer.step()
 
 

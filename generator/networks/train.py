@@ -1,10 +1,11 @@
 """Training and evaluation on in-memory tensors: one permutation per epoch, no per-sample loop.
 
-Tiny networks spend most of a step in Python, not arithmetic, so the loop does as little per
-step as it can (benchmarks/profile_tasks.py measures it): batches are gathered a chunk at a
-time, and a pruned layer (torch.nn.utils.prune) trains its kernel as an ordinary parameter
-instead of through prune's forward pre-hook, which recomputes weight_orig × mask with autograd
-at every forward. The arithmetic is the hook's, so the trained weights are the same to the bit.
+The loop does little per step besides the arithmetic: batches are gathered a chunk at a time,
+and a pruned layer (torch.nn.utils.prune) trains its kernel as an ordinary parameter instead of
+through prune's forward pre-hook, which recomputes weight_orig × mask with autograd at every
+forward. The arithmetic is the hook's, so the trained weights are the same to the bit. Measured
+(benchmarks/profile_tasks.py): the MNIST networks at batch 64 are bound by the first layer's (or
+the convolutions') arithmetic, so this saves them little; the batch size is what moves them.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class PlainKernels:
         self.layers = [(layer, key) for layer in model.modules() for key, hook in layer._forward_pre_hooks.items()
                        if isinstance(hook, prune.BasePruningMethod) and hook._tensor_name == "weight"]
         self.kernels = {id(layer): nn.Parameter(torch.empty(0)) for layer, _ in self.layers}
+        self.masks: dict[int, torch.Tensor] = {}      # id(layer) -> its mask, while entered
         self.saved: list = []
 
     def __enter__(self) -> "PlainKernels":
@@ -48,6 +50,7 @@ class PlainKernels:
                 layer.__dict__.pop("weight", None)
                 layer._parameters["weight"] = kernel
                 self.saved.append((layer, orig, mask, hooks))
+                self.masks[id(layer)] = mask
         return self
 
     def mask_gradients(self) -> None:
@@ -56,6 +59,7 @@ class PlainKernels:
 
     def __exit__(self, *exc) -> None:
         with torch.no_grad():
+            self.masks.clear()
             while self.saved:
                 layer, orig, mask, hooks = self.saved.pop()
                 kernel = layer._parameters.pop("weight")
