@@ -28,7 +28,7 @@ from pathlib import Path
 
 # Only light imports here: main() imports the rest inside its error handling, so that even a
 # Ctrl-C while torch loads is one line and exit status 130.
-from generator.pipeline.errors import ConfigError, keep_interrupts, report
+from generator.pipeline.errors import ConfigError, describe, keep_interrupts, report
 
 
 def build(profile: str, workers, only: str | None = None, site_dir: Path | None = None,
@@ -193,18 +193,24 @@ def deferred_interrupts():
         raise KeyboardInterrupt
 
 
-def settle(status: int) -> None:
-    """The build has ended and said how. Leaving the interpreter still takes a moment (joblib
-    stops and joins its workers), and a Ctrl-C then was dropped as "unraisable" and killed the
-    process by the signal, with no line. From here a Ctrl-C ends the process at once: with the
-    status already said, or, after a build that succeeded, with the one interrupted line and 130."""
-    def handler(*_):
-        if status == 0:
+class Interrupts:
+    """Ctrl-C while the build runs is a KeyboardInterrupt (its one line, 130). Once the build has
+    ended and said how, leaving the interpreter still takes a moment (joblib stops and joins its
+    workers), and a Ctrl-C then was dropped as "unraisable", or raised past main's handler, and
+    killed the process by the signal with no line. One handler, installed before anything runs,
+    reads which of the two it is, so there is no moment between them left to chance."""
+
+    def __init__(self) -> None:
+        self.ended: int | None = None
+
+    def __call__(self, *_) -> None:
+        if self.ended is None:
+            raise KeyboardInterrupt
+        if self.ended == 0:
             print("error: interrupted as the build ended; the new site is in place, whole", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130 if status == 0 else status)
-    signal.signal(signal.SIGINT, handler)
+        os._exit(130 if self.ended == 0 else self.ended)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     # add nothing, so its children are told not to.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     keep_interrupts()
+    interrupts = Interrupts()
+    signal.signal(signal.SIGINT, interrupts)
     # Registered first, so it runs last: Python's own shutdown then resets a Ctrl-C handler to the
     # default (death by the signal, no line); ignored, it stays ignored to the end.
     atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
@@ -229,14 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         workers = Workers(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
         timings: dict[str, float] = {}
         build(args.profile, workers, only=args.only, site_dir=args.site_dir, timings=timings)
+        interrupts.ended = 0
+        if sys.stderr.isatty():
+            print("built: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()), file=sys.stderr)
     except BaseException as e:
         if isinstance(e, SystemExit):
             raise
-        status = report(e, debug="--debug" in argv)
-    else:
-        if sys.stderr.isatty():
-            print("built: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()), file=sys.stderr)
-    settle(status)
+        interrupts.ended = status = describe(e)[1]     # first: a Ctrl-C from here on exits with it
+        report(e, debug="--debug" in argv)
     return status
 
 

@@ -147,7 +147,9 @@ def test_the_pages_workflow_runs_the_readme_commands():
     site_step = next(step for step in build if step.get("run") == "make site")
     assert "FLOWGRAPH_SITE_URL" in site_step["env"]
     makefile = (REPO / "Makefile").read_text()
-    assert re.search(r"^deploy: site\n\t\$\(PY\) -m mkdocs gh-deploy", makefile, re.M)
+    # make deploy claims its folder (a build's own, empty or new) before mkdocs empties it.
+    assert re.search(r"^deploy: site\n\t\$\(PY\) -c .*claim_folder\(\"\$\(DEPLOY_DIR\)\"\).*\n"
+                     r"\t\$\(PY\) -m mkdocs gh-deploy --force --site-dir \$\(DEPLOY_DIR\)$", makefile, re.M)
 
 
 @pytest.mark.browser

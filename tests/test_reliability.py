@@ -204,20 +204,22 @@ def test_a_damaged_chapter_entry_is_rebuilt_even_when_the_tasks_are_sound(refere
     assert json_files(build / "site" / "data") == reference["json"]
 
 
-def _triple_a_surviving_weight(arrays) -> None:
+def _nudge_a_surviving_weight(arrays) -> None:
+    # A thousandth on one weight of the last round: no accuracy moves (checked on the quick
+    # build), only the test loss, by about 8e-6 of itself.
     r = _last_round(arrays)
     weight = arrays[f"r{r}.1.weight"]
     alive = np.flatnonzero(weight.ravel())
-    weight.ravel()[alive[len(alive) // 2]] *= 3
+    weight.ravel()[alive[len(alive) // 2]] *= 1.001
 
 
 def test_a_tampered_task_entry_with_recomputed_checksums_is_caught_and_rebuilt(reference, tmp_path):
-    """One surviving weight ×3, checksums recomputed, the chapter's output still cached: the
-    published graph is checked against the network the task now holds, the task's recorded test
-    loss against the weights; both entries are named, rebuilt, and the site is as before."""
+    """One surviving weight ×1.001, checksums recomputed, the chapter's output still cached: the
+    task's recorded test loss no longer recomputes from its weights, so the entry is named and
+    rebuilt before any chapter reads it, and the site is as before."""
     build, site = copy_build(reference, tmp_path)
     entry = build / "cache" / "tasks" / task_entry("mnist-mlp-lth", "seed-0").name
-    _edit_arrays(entry, _triple_a_surviving_weight)
+    _edit_arrays(entry, _nudge_a_surviving_weight)
     result = run_build(build, site)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()

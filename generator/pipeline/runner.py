@@ -259,34 +259,15 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         record[chapter.id] = {"tasks": [], "assembly": {**meta, "cached": True}}
 
     plan = plan_chapters(order, profile)
-    # Every task result is read (checksums checked); those an assembly needs are also verified
-    # against their model, once, below.
+    # Every task result is read (checksums checked).
     loaded: dict[str, tuple[TaskResult, dict]] = {}
     for key in plan.tasks:
         value = _load(task_cache_dir(key), lambda f: (TaskResult.from_files(f), {**_meta(f), "cached": True}))
         if value is not None:
             loaded[key] = value
 
-    # A cached output is used only if it still says what its tasks' networks hold.
-    todo: list[Chapter] = []
-    for chapter in order:
-        record[chapter.id] = {"tasks": [], "assembly": None}
-        tasks = plan.chapter_tasks[chapter.id]
-        cached = _load_output(chapter_cache_dir(plan.keys[chapter.id]))
-        if cached is not None and all(task_key(t) in loaded for t in tasks):
-            plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
-            try:
-                _check(chapter, profile, plan, cached[0])
-            except BuildError as e:
-                cache.discard(chapter_cache_dir(plan.keys[chapter.id]), f"it does not match its networks: {e}")
-                cached = None
-        if cached is None:
-            todo.append(chapter)
-            continue
-        outputs[chapter.id] = plan.upstream[chapter.id].output = cached[0]
-        record[chapter.id]["assembly"] = {**cached[1], "cached": True}
-
-    # What an assembly reads is verified against the model it holds before it is trusted.
+    # Every cached task is verified against the model it holds (all of its stored arrays), once,
+    # before anything reads it: an entry that fails is named, discarded and computed again.
     verified: set[str] = set()
 
     def verify(task: Task) -> bool:
@@ -307,9 +288,30 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         verified.add(key)
         return True
 
-    for chapter in todo:
-        for task in plan.chapter_tasks[chapter.id]:
-            verify(task)
+    for task in plan.tasks.values():
+        verify(task)
+
+    # A cached output is used only if its tasks are and it still says what their networks hold.
+    todo: list[Chapter] = []
+    for chapter in order:
+        record[chapter.id] = {"tasks": [], "assembly": None}
+        tasks = plan.chapter_tasks[chapter.id]
+        cached = _load_output(chapter_cache_dir(plan.keys[chapter.id]))
+        if cached is not None and all(task_key(t) in loaded for t in tasks):
+            plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
+            try:
+                _check(chapter, profile, plan, cached[0])
+            except BuildError as e:
+                cache.discard(chapter_cache_dir(plan.keys[chapter.id]), f"it does not match its networks: {e}")
+                cached = None
+        else:
+            cached = None
+        if cached is None:
+            todo.append(chapter)
+            continue
+        outputs[chapter.id] = plan.upstream[chapter.id].output = cached[0]
+        record[chapter.id]["assembly"] = {**cached[1], "cached": True}
+
     _compute([task for key, task in plan.tasks.items() if key not in loaded], loaded, workers, log, plan)
 
     for chapter in order:
