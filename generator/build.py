@@ -115,13 +115,13 @@ def check_site_dir(site_dir: Path) -> list[str]:
         where = "is the build folder" if site_dir == build else f"lies inside the build folder {build}"
         raise ConfigError(f"--site-dir {site_dir}: {where} (its cache and site data); expected a folder "
                           f"outside it; nothing was changed")
-    if _within(build, site_dir):
-        raise ConfigError(f"--site-dir {site_dir}: holds the build folder {build}, which the swap would "
-                          f"delete; expected a folder of its own; nothing was changed")
     if _within(REPO, site_dir):
         where = "is the repository" if site_dir == REPO else f"holds the repository {REPO}"
         raise ConfigError(f"--site-dir {site_dir}: {where}; expected a folder of its own (the default is "
                           f"{REPO / 'site'}); nothing was changed")
+    if _within(build, site_dir):
+        raise ConfigError(f"--site-dir {site_dir}: holds the build folder {build}, which the swap would "
+                          f"delete; expected a folder of its own; nothing was changed")
     for name in SOURCE_FOLDERS:
         if _within(site_dir, REPO / name):
             raise ConfigError(f"--site-dir {site_dir}: lies in the repository's source ({REPO / name}); "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_build
+from tests.conftest import REPO, run_build, seed_cache
 from tests.test_reliability import holds_lock, one_error_line, start, tree, wait_for
 
 MARKER = ".flowgraph-report-site"
@@ -40,9 +40,10 @@ def user_folder(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, quick_build):
     """A quick build into a site folder that does not exist yet (as the tests' served site)."""
     root = tmp_path_factory.mktemp("site-folder")
+    seed_cache(quick_build, root / "build")
     result = run_build(root / "build", root / "served" / "site")
     assert result.returncode == 0, result.stderr
     assert (root / "served" / "site" / MARKER).is_file() and (root / "build" / "site" / MARKER).is_file()
