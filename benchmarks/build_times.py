@@ -26,12 +26,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def build(source: Path, build_dir: Path, profile: str, jobs: int) -> dict:
+def build(source: Path, folder: Path, profile: str, jobs: int) -> dict:
+    """Build into folder/build (cache, site data) and folder/site (the site: outside the build
+    folder, which the build requires)."""
+    build_dir = folder / "build"
     env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1",
            "PYTHONPATH": str(source)}
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "generator.build", "--profile", profile, "--jobs", str(jobs),
-                    "--site-dir", str(build_dir / "site-out")], cwd=source, env=env, check=True)
+                    "--site-dir", str(folder / "site")], cwd=source, env=env, check=True)
     wall = time.perf_counter() - start
     record = json.loads((build_dir / "last-build.json").read_text())
     return {"wall_seconds": round(wall, 1), "stages": record["stages"], **summarise(record["runs"]),
