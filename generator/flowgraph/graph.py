@@ -334,12 +334,13 @@ def output_logits(graph: dict, values: np.ndarray) -> np.ndarray:
 EXACTNESS_TOLERANCE = 1e-4
 
 
-def check_exact(graph: dict, model: nn.Module, inputs: torch.Tensor, batch: int = 1000) -> tuple[np.ndarray, dict]:
+def check_exact(graph: dict, model: nn.Module, inputs: torch.Tensor, batch: int = 250) -> tuple[np.ndarray, dict]:
     """Prove the graph is the network on these inputs: the same outputs within EXACTNESS_TOLERANCE
-    and the same argmax, or the build stops. Returns the graph's outputs and the check's figures."""
+    and the same argmax, or the build stops. Returns the graph's outputs and the check's figures.
+    (The model runs in batches of `batch`: small ones keep a CNN's feature maps in cache.)"""
     evaluator = Evaluator(graph)
-    graph_out = evaluator.outputs(inputs.double().numpy(), batch=batch)
-    with torch.no_grad():
+    graph_out = evaluator.outputs(inputs.double().numpy())
+    with torch.inference_mode():
         model.eval()
         torch_out = torch.cat([model(inputs[i:i + batch]) for i in range(0, len(inputs), batch)]).double().numpy()
     error = float(np.abs(graph_out - torch_out).max())

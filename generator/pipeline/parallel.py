@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
@@ -14,6 +15,11 @@ from tqdm import tqdm
 
 from generator.pipeline import progress
 from generator.pipeline.errors import ConfigError
+
+# loky replaces a worker whose memory grew by 300 MB since its first call (MNIST's arrays and
+# torch's allocator do, over many calls) and, when calls were still queued for it, says so with
+# this warning. The queued calls run on the replacement: nothing is lost, so nothing to say.
+warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
 
 
 @dataclass(frozen=True)

@@ -266,45 +266,53 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         if value is not None:
             loaded[key] = value
 
-    # Every cached task is verified against the model it holds (all of its stored arrays), once,
-    # before anything reads it: an entry that fails is named, discarded and computed again.
-    verified: set[str] = set()
+    # Nothing cached is trusted on its checksums alone. Every task result is verified against the
+    # model it holds (all of its stored arrays), and every chapter output is checked against the
+    # networks of its tasks (schemas, quoted facts, each published graph on the test images),
+    # all side by side on the workers. A task that fails is named, discarded and computed again,
+    # and so is every task that needs it (unnamed: it is sound); an output is used only if its
+    # tasks are sound and it passes (else named, unless a task already was, and assembled again).
+    checked = [task for key, task in plan.tasks.items() if key in loaded and task.verify is not None
+               and all(task_key(n) in loaded for n in task.needs)]
+    calls = [(_verify, (task.verify, (*task.args, *(loaded[task_key(n)][0] for n in task.needs),
+                                      loaded[task_key(task)][0])))
+             for task in checked]
+    cached_outputs: dict[str, tuple[ChapterOutput, dict]] = {}
+    for chapter in order:
+        tasks = plan.chapter_tasks[chapter.id]
+        cached = _load(chapter_cache_dir(plan.keys[chapter.id]), lambda f: (ChapterOutput.from_files(f), _meta(f)))
+        if cached is not None and all(task_key(t) in loaded for t in tasks):
+            cached_outputs[chapter.id] = cached
+            plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
+            plan.upstream[chapter.id].output = cached[0]
+    checked_outputs = [chapter for chapter in order if chapter.id in cached_outputs]
+    calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id],
+                                 {u: plan.upstream[u] for u in chapter.builds_on}))
+              for chapter in checked_outputs]
+    errors = workers.map(calls, desc="checking")
+    for task, error in zip(checked, errors):
+        if error is not None:
+            cache.discard(task_cache_dir(task_key(task)), error)
+            loaded.pop(task_key(task))
 
-    def verify(task: Task) -> bool:
-        key = task_key(task)
-        if key in verified:
-            return True
-        if key not in loaded or not all([verify(n) for n in task.needs]):
-            loaded.pop(key, None)
-            return False
-        if task.verify is not None:
-            needs = [loaded[task_key(n)][0] for n in task.needs]
-            try:
-                task.verify(*task.args, *needs, loaded[key][0])
-            except BuildError as e:
-                cache.discard(task_cache_dir(key), str(e))
-                loaded.pop(key)
-                return False
-        verified.add(key)
-        return True
+    def sound(task: Task) -> bool:
+        if task_key(task) in loaded and not all([sound(n) for n in task.needs]):
+            loaded.pop(task_key(task))
+        return task_key(task) in loaded
 
     for task in plan.tasks.values():
-        verify(task)
+        sound(task)
 
-    # A cached output is used only if its tasks are and it still says what their networks hold.
+    output_errors = dict(zip([c.id for c in checked_outputs], errors[len(checked):]))
     todo: list[Chapter] = []
     for chapter in order:
         record[chapter.id] = {"tasks": [], "assembly": None}
-        tasks = plan.chapter_tasks[chapter.id]
-        cached = _load_output(chapter_cache_dir(plan.keys[chapter.id]))
-        if cached is not None and all(task_key(t) in loaded for t in tasks):
-            plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
-            try:
-                _check(chapter, profile, plan, cached[0])
-            except BuildError as e:
-                cache.discard(chapter_cache_dir(plan.keys[chapter.id]), f"it does not match its networks: {e}")
-                cached = None
-        else:
+        plan.upstream[chapter.id].output = None
+        cached = cached_outputs.get(chapter.id)
+        if cached is not None and not all(task_key(t) in loaded for t in plan.chapter_tasks[chapter.id]):
+            cached = None                   # a task was discarded (and named): assemble again
+        elif cached is not None and output_errors[chapter.id] is not None:
+            cache.discard(chapter_cache_dir(plan.keys[chapter.id]), output_errors[chapter.id])
             cached = None
         if cached is None:
             todo.append(chapter)
@@ -323,6 +331,28 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         record[chapter.id]["tasks"] = [runs[name] for name in sorted(runs)]
     _assemble(todo, profile, workers, plan, outputs, log, record)
     return outputs
+
+
+def _verify(verify, args: tuple) -> str | None:
+    """What is wrong with a cached task result (verify raised BuildError), or None. A worker's
+    call: `args` are the task's arguments, the results of the tasks it needs, and its own."""
+    try:
+        verify(*args)
+    except BuildError as e:
+        return str(e)
+    return None
+
+
+def _checked_output(chapter: Chapter, profile: str, own: Upstream, upstream: dict[str, Upstream]) -> str | None:
+    """What is wrong with a cached chapter output (`own.output`, beside its tasks' results), or
+    None. A worker's call, as _verify is."""
+    try:
+        _check_documents(own.output)
+        if chapter.check is not None:
+            chapter.check(chapter.configs[profile], own.results, upstream, own.output)
+    except BuildError as e:
+        return f"it does not match its networks: {e}"
+    return None
 
 
 def _check(chapter: Chapter, profile: str, plan: _Plan, output: ChapterOutput) -> None:

@@ -1,13 +1,14 @@
 """Altair charts, as Vega-Lite specs (drawn in the page by the vendored vega-embed).
 
-Colours: the two splits and the layers use a palette that avoids green and red, which mean
-positive and negative everywhere else in the report."""
+Colours: the charts encode splits and layers, never signs, so they use neither of the sign
+palettes' hues (blue/orange by default, green/red on the reader's switch): purple, teal, brown
+and greys, which also differ in lightness for colour-blind readers."""
 from __future__ import annotations
 
 import altair as alt
 
-SPLIT_COLORS = ["#1f5fa8", "#9a9a9a"]          # test, validation
-LAYER_COLORS = ["#1f5fa8", "#e08a00", "#7b4fa8", "#00838f", "#6d4c41"]
+SPLIT_COLORS = ["#5e3c99", "#9a9a9a"]          # test, validation
+LAYER_COLORS = ["#5e3c99", "#00838f", "#8c510a", "#555555", "#b2abd2"]
 SELECTED = "#111111"
 TEXT_PX = 11   # the report's smallest readable text, for axis and legend labels alike
 
