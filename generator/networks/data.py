@@ -156,8 +156,9 @@ def load_mnist(config: DataConfig, directory: Path | None = None) -> MNIST:
     return _load_mnist(config, directory or mnist_dir())
 
 
-@functools.lru_cache(maxsize=4)   # tasks of one process share the arrays (they are read-only)
-def _load_mnist(config: DataConfig, directory: Path) -> MNIST:
+@functools.lru_cache(maxsize=2)   # read and checked once per process, whatever the configs
+def _read_mnist(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train pixels, train labels, test pixels, test labels), pixels (N, 784) uint8."""
     directory = fetch_mnist(directory)
     verify_checksums(directory)
     arrays = {key: read_idx(directory / name) for key, name in FILES.items()}
@@ -166,10 +167,14 @@ def _load_mnist(config: DataConfig, directory: Path) -> MNIST:
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
             raise BuildError(f"{directory / FILES[kind + '_images']}: shape {images.shape} with "
                              f"{labels.shape} labels, expected (N, 28, 28) with N labels")
-    train_x = arrays["train_images"].reshape(-1, 784)
-    train_y = arrays["train_labels"].astype(np.int64)
-    test_x = arrays["test_images"].reshape(-1, 784)
-    test_y = arrays["test_labels"].astype(np.int64)
+    return (arrays["train_images"].reshape(-1, 784), arrays["train_labels"].astype(np.int64),
+            arrays["test_images"].reshape(-1, 784), arrays["test_labels"].astype(np.int64))
+
+
+@functools.lru_cache(maxsize=4)   # tasks of one process share the arrays (they are read-only)
+def _load_mnist(config: DataConfig, directory: Path) -> MNIST:
+    # Views of the arrays read once: the chapters' data configs differ only in their sizes.
+    train_x, train_y, test_x, test_y = _read_mnist(directory)
     v = config.validation_size
     return MNIST(
         train=Split(train_x[: config.train_size], train_y[: config.train_size]),

@@ -108,7 +108,6 @@ def _layer_arrays(model: nn.Sequential, prefix: str, masks: bool = True) -> dict
     return arrays
 
 
-@torch.no_grad()
 @torch.inference_mode()
 def scores(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 250) -> tuple[float, float]:
     """(accuracy rounded to 6 places, mean cross-entropy): the loss is a fingerprint of the

@@ -196,13 +196,16 @@ class _Plan:
             self.tasks[key] = task
             self.asked_by[key] = (chapter.id, task.name)
 
+    def upstream_of(self, chapter: Chapter) -> dict[str, Upstream]:
+        """What the chapters `chapter` builds on hand it, by chapter id."""
+        return {u: self.upstream[u] for u in chapter.builds_on}
+
 
 def plan_chapters(order: list[Chapter], profile: str) -> _Plan:
     plan = _Plan()
     for chapter in order:
         config = chapter.configs[profile]
-        upstream = {u: plan.upstream[u] for u in chapter.builds_on}
-        tasks = chapter.tasks(config, upstream)
+        tasks = chapter.tasks(config, plan.upstream_of(chapter))
         names = [t.name for t in tasks]
         if len(set(names)) != len(names):
             raise BuildError(f"chapter {chapter.id}: two tasks share a name")
@@ -286,8 +289,7 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
             plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
             plan.upstream[chapter.id].output = cached[0]
     checked_outputs = [chapter for chapter in order if chapter.id in cached_outputs]
-    calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id],
-                                 {u: plan.upstream[u] for u in chapter.builds_on}))
+    calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id], plan.upstream_of(chapter)))
               for chapter in checked_outputs]
     errors = workers.map(calls, desc="checking")
     for task, error in zip(checked, errors):
@@ -348,17 +350,16 @@ def _checked_output(chapter: Chapter, profile: str, own: Upstream, upstream: dic
     None. A worker's call, as _verify is."""
     try:
         _check_documents(own.output)
-        if chapter.check is not None:
-            chapter.check(chapter.configs[profile], own.results, upstream, own.output)
+        _check(chapter, profile, own.results, upstream, own.output)
     except BuildError as e:
         return f"it does not match its networks: {e}"
     return None
 
 
-def _check(chapter: Chapter, profile: str, plan: _Plan, output: ChapterOutput) -> None:
+def _check(chapter: Chapter, profile: str, results: dict[str, TaskResult], upstream: dict[str, Upstream],
+           output: ChapterOutput) -> None:
     if chapter.check is not None:
-        upstream = {u: plan.upstream[u] for u in chapter.builds_on}
-        chapter.check(chapter.configs[profile], plan.upstream[chapter.id].results, upstream, output)
+        chapter.check(chapter.configs[profile], results, upstream, output)
 
 
 def _compute(missing: list[Task], loaded: dict, workers: Workers, log: list, plan: _Plan) -> None:
@@ -388,16 +389,16 @@ def _assemble(todo: list[Chapter], profile: str, workers: Workers, plan: _Plan, 
                              + ", ".join(c.id for c in todo))
         calls = []
         for chapter in ready:
-            upstream = {u: plan.upstream[u] for u in chapter.builds_on}
             calls.append((assemble_chapter, (chapter.id, chapter.configs[profile],
-                                             plan.upstream[chapter.id].results, upstream)))
+                                             plan.upstream[chapter.id].results, plan.upstream_of(chapter))))
         where: list[dict] = []
         assembled = workers.map(calls, desc="chapters", log=where)
         for chapter, output, run in zip(ready, assembled, where):
             log.append({"chapter": chapter.id, "task": "assemble", "key": plan.keys[chapter.id],
                         "needs": sorted(task_key(t) for t in plan.chapter_tasks[chapter.id]) +
                                  [plan.keys[u] for u in chapter.builds_on], **run})
-            _check(chapter, profile, plan, output)   # a fresh output that fails is a bug: an error
+            # A fresh output that fails is a bug: an error.
+            _check(chapter, profile, plan.upstream[chapter.id].results, plan.upstream_of(chapter), output)
             cache.write_entry(chapter_cache_dir(plan.keys[chapter.id]),
                               {**output.to_files(), "meta.json": _stamp(run["seconds"])})
             outputs[chapter.id] = output
