@@ -17,6 +17,7 @@ def test_profile_hashes_are_pinned():
         "mnist-mlp-lth-dense-first": {"full": "713e9e393a27", "quick": "0fec1ad5b4f3"},
         "cartpole-dqn": {"full": "cda6c57a899b", "quick": "42d0968cccc6"},
         "mnist-cnn": {"full": "2651bab1cc88", "quick": "7099a3616d2a"},
+        "tsne": {"full": "f6b81fec51d5", "quick": "18681ab60877"},
     }
 
 

@@ -8,6 +8,7 @@ from generator.chapters import cartpole_dqn
 from generator.chapters import mnist_cnn
 from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
+from generator.chapters import tsne
 
 CHAPTERS: dict[str, Chapter] = {
     chapter.id: chapter for chapter in (
@@ -15,6 +16,7 @@ CHAPTERS: dict[str, Chapter] = {
         mnist_mlp_lth_dense_first.CHAPTER,
         cartpole_dqn.CHAPTER,
         mnist_cnn.CHAPTER,
+        tsne.CHAPTER,
     )
 }
 

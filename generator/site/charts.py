@@ -128,3 +128,29 @@ def return_vs_weights(rounds: list[dict], max_return: int) -> dict:
                  title="share removed"), alt.Tooltip("mean return:Q", format=".1f"), alt.Tooltip("outcome:N")])
     rule = alt.Chart(alt.Data(values=[{"max": max_return}])).mark_rule(strokeDash=[4, 4], color="#888").encode(y="max:Q")
     return spec((rule + line + points).properties(width="container", height=260))
+
+
+def knn_by_layer(knn: dict, layer_names: list[str], layer_ids: list[str], networks: dict[str, str]) -> dict:
+    """k-NN accuracy per layer, one line per network (colour) and space (solid: the layer's own
+    space; dashed: its 2-D map). knn: {network: {layer id: {"map", "space"}}}."""
+    kinds = {"space": "the layer's own space", "map": "its 2-D t-SNE map"}
+    rows = [{"layer": name, "order": k, "network": networks[network], "where": kinds[kind], "accuracy": value}
+            for network, layers in knn.items() for k, (name, lid) in enumerate(zip(layer_names, layer_ids))
+            for kind, value in layers[lid].items()]
+    names = list(networks.values())
+    chart = alt.Chart(alt.Data(values=rows)).mark_line(point=alt.OverlayMarkDef(size=50)).encode(
+        x=alt.X("layer:N", sort=layer_names, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"), title="k-NN accuracy"),
+        color=alt.Color("network:N", sort=names, scale=alt.Scale(domain=names, range=LAYER_COLORS[:len(names)]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        strokeDash=alt.StrokeDash("where:N", sort=list(kinds.values()),
+                                  scale=alt.Scale(domain=list(kinds.values()), range=[[1, 0], [5, 4]]),
+                                  # a line per kind (not the points'), above the chart: two legends
+                                  # side by side below it do not fit a phone
+                                  legend=alt.Legend(orient="top", title=None, symbolType="stroke",
+                                                    symbolStrokeWidth=2, symbolSize=300)),
+        detail="where:N",
+        tooltip=[alt.Tooltip("network:N"), alt.Tooltip("layer:N"), alt.Tooltip("where:N"),
+                 alt.Tooltip("accuracy:Q", format=".1%")],
+    ).properties(width="container", height=240)
+    return spec(chart)

@@ -286,6 +286,44 @@ def episode_svg(graph: dict, options: dict, episode: dict) -> str:
             f'<svg x="{cart_w}" y="0" width="{DISPLAY_WIDTH - cart_w}" height="{height:.0f}" viewBox="{view}">{inner}</svg></svg>')
 
 
+# Digit colours of the t-SNE maps: d3.schemeTableau10, as site_src/js/tsne.js draws them.
+DIGIT_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+
+
+def tsne_svg(document: dict, options: dict) -> str:
+    """The maps of the layer the figure starts on, one per network side by side, as a picture
+    (thousands of points: a raster inside the SVG), titled, with the digits' colours."""
+    layer = options.get("layer") or document["layers"][-2]["id"]
+    networks = document["networks"]
+    side, gap, top = 360, 40, 30
+    width = len(networks) * side + (len(networks) - 1) * gap
+    labels = np.asarray(document["labels"])
+    parts = []
+    for k, network in enumerate(networks):
+        shown = document["maps"][network["id"]][layer]
+        xy = np.column_stack([shown["x"], shown["y"]])
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        scale = (side - 12) / max(float((hi - lo).max()), 1e-9)
+        pixels = np.round((xy - lo) * scale + 6 + (side - 12 - (hi - lo) * scale) / 2).astype(int)
+        image = np.full((side, side, 3), 255, dtype=np.uint8)
+        wrong = np.asarray(network["predictions"]) != labels
+        for (x, y), label, miss in zip(pixels, labels, wrong):
+            y = side - 1 - y   # map y grows upwards, as in the page
+            if miss:
+                image[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4] = 20
+            image[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = _rgb(DIGIT_COLORS[int(label)])
+        x0 = k * (side + gap)
+        parts.append(f'<text x="{x0}" y="18" font-size="{TITLE_PX}" {FONT} fill="{COLORS["label"]}">'
+                     f'{html.escape(network["name"])}: {html.escape(shown["name"])}</text>'
+                     f'<image x="{x0}" y="{top}" width="{side}" height="{side}" href="{data_uri(image)}"/>')
+    legend = "".join(f'<rect x="{k * 44}" y="{top + side + 12}" width="12" height="12" fill="{c}"/>'
+                     f'<text x="{k * 44 + 16}" y="{top + side + 22}" font-size="{LABEL_PX}" {FONT}>{k}</text>'
+                     for k, c in enumerate(DIGIT_COLORS))
+    height = top + side + 32
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">{"".join(parts)}{legend}</svg>')
+
+
 def chart_svg(spec: dict) -> str:
     import vl_convert as vlc
     fixed = {**spec, "width": 700 if spec.get("width") == "container" else spec.get("width", 700)}
@@ -314,6 +352,8 @@ def figure_snapshot(figure: dict, documents: dict[str, object]) -> str:
     data = figure["data"]
     if figure["kind"] == "altair":
         return chart_svg(documents[data["spec"]])
+    if figure["kind"] == "tsne":
+        return tsne_svg(documents[data["embedding"]], figure["options"])
     graph = documents[data["flowgraph"]]
     samples = documents[data["traces"]]["samples"] if "traces" in data else []
     if figure["kind"] in ("flowgraph", "live"):

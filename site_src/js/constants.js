@@ -31,11 +31,11 @@ export const COLORS = {
 
 // Default view state; the URL hash and data-options override it.
 export const DEFAULT_OPTIONS = { output: "all", sample: "none", inputs: "pixels", node: "", step: "0",
-  drawing: "", threshold: "", layer: "", round: "", pins: "", zoom: "", seed: "" };
+  drawing: "", threshold: "", layer: "", round: "", pins: "", zoom: "", seed: "", network: "", point: "", group: "" };
 
 // The keys a figure keeps in the URL hash (see docs/schema.md, "View state in the URL").
 export const STATE_KEYS = ["output", "sample", "inputs", "node", "step", "drawing", "threshold", "layer", "round",
-  "pins", "zoom", "seed"];
+  "pins", "zoom", "seed", "network", "point", "group"];
 
 // Keys the whole page shares, kept unprefixed in the hash on every page (state.js): the palette.
 export const PAGE_KEYS = ["palette"];

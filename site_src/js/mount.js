@@ -10,6 +10,8 @@ import { draw as drawAltair } from "./altair.js";
 import { draw as drawEpisode } from "./episode.js";
 import { draw as drawLive } from "./live.js";
 import { draw as drawBalance } from "./balance.js";
+import { draw as drawTsne } from "./tsne.js";
+import { loadTestImages } from "./images.js";
 import { DEFAULT_OPTIONS, DEFAULT_PALETTE, STATE_KEYS } from "./constants.js";
 import { addDownloads } from "./download.js";
 import { applyPalette, paletteName } from "./palette.js";
@@ -99,6 +101,16 @@ async function loadLive(mount) {
   return { ...graph, manifestJson, chapter, images, siteRoot: SITE_ROOT.href, load: loadJson };
 }
 
+const imagesCache = new Map(); // test images URL -> loadTestImages() of it
+async function loadTsne(mount) {
+  const { embedding, images } = mount.dataset;
+  if (!embedding || !images) throw new Error("data-embedding and data-images are needed");
+  const url = new URL(images, SITE_ROOT).href;
+  if (!imagesCache.has(url)) imagesCache.set(url, loadTestImages(url));
+  const [doc, testImages] = await Promise.all([loadJson(embedding), imagesCache.get(url)]);
+  return { embedding: doc, images: testImages, load: loadJson };
+}
+
 // The figure kinds: data-kind -> how to load its data and draw it.
 const KINDS = {
   flowgraph: { load: loadGraph, draw: drawFlowgraph },
@@ -107,6 +119,7 @@ const KINDS = {
   episode: { load: loadEpisode, draw: drawEpisode },
   live: { load: loadLive, draw: drawLive },
   balance: { load: loadEpisode, draw: drawBalance },
+  tsne: { load: loadTsne, draw: drawTsne },
 };
 
 // Figures that react to each other (a click on a chart's round opens it in the live figure)
@@ -165,7 +178,7 @@ async function mountFigure(mount) {
   });
   if (figure.ready) await figure.ready;
   if (kind.draw !== drawAltair) links(state);
-  const chapter = (mount.dataset.flowgraph ?? mount.dataset.spec ?? "").match(/^data\/([^/]+)\//)?.[1];
+  const chapter = (mount.dataset.flowgraph ?? mount.dataset.spec ?? mount.dataset.embedding ?? "").match(/^data\/([^/]+)\//)?.[1];
   addDownloads(figureElement, figure, chapter ? `${chapter}-${id}` : id);
 
   // A plain heading anchor ("#results") carries no state: it leaves the figures as they are.

@@ -3,6 +3,7 @@
 // answers each request with every image's predicted class.
 
 import { batchEvaluator, compile } from "./graph.js";
+import { loadTestImages } from "./images.js";
 
 let images = null;
 let graph = null;
@@ -10,12 +11,8 @@ let evaluator = null; // built for `graph` when first needed
 let classes = null;
 
 async function load(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const bytes = new Uint8Array(await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-  const count = bytes.length / (1 + 28 * 28);
-  images = { count, labels: bytes.slice(0, count), pixels: bytes.subarray(count) };
-  return images.labels;
+  images = await loadTestImages(url);
+  return images.labels.slice();
 }
 
 onmessage = async ({ data }) => {
