@@ -11,7 +11,7 @@ from generator.chapters import CHAPTERS
 from generator.pipeline.chapter import Chapter, ChapterOutput
 from generator.pipeline.errors import ConfigError, report
 from generator.pipeline.parallel import Workers
-from generator.pipeline.runner import chapter_order, run_chapters, task_key, with_upstream
+from generator.pipeline.runner import chapter_order, plan_chapters, run_chapters, task_key, with_upstream
 from tests.conftest import cached_task, chapter_tasks, run_build
 
 DOWNSTREAM, UPSTREAM = "mnist-mlp-lth-dense-first", "mnist-mlp-lth"
@@ -76,8 +76,17 @@ def test_editing_the_upstream_config_rebuilds_the_downstream_chapter_and_nothing
     log: list[dict] = []
     outputs = run_chapters(list(registry.values()), "quick", Workers(jobs=1), log=log, registry=registry)
     ran = sorted((run["chapter"], run["task"]) for run in log)
-    assert ran == sorted([(UPSTREAM, f"seed-{s}") for s in config.seeds]
-                         + [(UPSTREAM, "assemble"), (DOWNSTREAM, "assemble")])
+    # What runs again: the upstream's pruning (its dense networks are the same), the tasks
+    # downstream that read it (the t-SNE maps), and the assembly of every chapter downstream.
+    before, after = (plan_chapters(chapter_order(r), "quick") for r in (CHAPTERS, registry))
+    changed = sorted((chapter_id, task.name) for chapter_id, tasks in after.chapter_tasks.items() for task in tasks
+                     if task_key(task) not in before.tasks)
+    downstream = [c.id for c in chapter_order(registry) if c.id == UPSTREAM
+                  or UPSTREAM in {u.id for u in with_upstream(registry, [c])}]
+    assert ran == sorted(changed + [(c, "assemble") for c in downstream])
+    assert set(changed) >= {(UPSTREAM, f"seed-{s}") for s in config.seeds}
+    assert {chapter for chapter, _ in ran}.isdisjoint({"cartpole-dqn", "mnist-cnn"})
+    assert DOWNSTREAM in downstream and not any(name.startswith("dense-") for _, name in changed)
     assert outputs[UPSTREAM].manifest["rounds"][-1]["weights"] != \
         cached_task(UPSTREAM, f"seed-{outputs[UPSTREAM].manifest['selected_seed']}").record["rounds"][-1]["weights"]
 
@@ -88,7 +97,10 @@ def test_only_a_downstream_chapter_on_a_fresh_build_folder(tmp_path):
     result = run_build(tmp_path / "build", tmp_path / "site", "--only", DOWNSTREAM)
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
-    assert len(notes) == 2 and "cartpole-dqn" in notes[0] and "mnist-cnn" in notes[1], result.stderr
+    needed = {c.id for c in with_upstream(CHAPTERS, [CHAPTERS[DOWNSTREAM]])}
+    left_out = [c for c in CHAPTERS if c not in needed]
+    assert len(notes) == len(left_out) and all(c in note for c, note in zip(left_out, notes)), result.stderr
+    assert "cartpole-dqn" in left_out and "tsne" in left_out
     site = tmp_path / "site"
     assert (site / DOWNSTREAM / "index.html").exists() and (site / UPSTREAM / "index.html").exists()
     assert not (site / "cartpole-dqn").exists() and not (site / "mnist-cnn").exists()

@@ -18,6 +18,8 @@ def test_profile_hashes_are_pinned():
         "cartpole-dqn": {"full": "cda6c57a899b", "quick": "42d0968cccc6"},
         "mnist-cnn": {"full": "2651bab1cc88", "quick": "7099a3616d2a"},
         "tsne": {"full": "f6b81fec51d5", "quick": "18681ab60877"},
+        "stimuli": {"full": "785247711db6", "quick": "785247711db6"},
+        "attributions": {"full": "e5dcd97f4363", "quick": "024358caa26b"},
     }
 
 

@@ -8,6 +8,8 @@ from generator.chapters import cartpole_dqn
 from generator.chapters import mnist_cnn
 from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
+from generator.chapters import attributions
+from generator.chapters import stimuli
 from generator.chapters import tsne
 
 CHAPTERS: dict[str, Chapter] = {
@@ -17,6 +19,8 @@ CHAPTERS: dict[str, Chapter] = {
         cartpole_dqn.CHAPTER,
         mnist_cnn.CHAPTER,
         tsne.CHAPTER,
+        stimuli.CHAPTER,
+        attributions.CHAPTER,
     )
 }
 

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from generator.chapters.mnist_lottery import INPUT_RANGE, TEST_IMAGES, chapter_data_round, choose_seed, pct
 from generator.flowgraph.export import validate
@@ -81,7 +82,14 @@ def _layer(config: TsneConfig, experiment: LotteryExperiment, network: str, laye
 
 
 def map_layer(config: TsneConfig, experiment: LotteryExperiment, network: str, layer: int, *seed_results) -> TaskResult:
-    """One t-SNE map: a layer of one network on the first `points` test images."""
+    """One t-SNE map: a layer of one network on the first `points` test images. On one thread
+    of BLAS: how many a process has (a worker, or the main one at --jobs 1) must not change
+    the rounding, and so the map."""
+    with threadpool_limits(1):
+        return _map_layer(config, experiment, network, layer, seed_results)
+
+
+def _map_layer(config: TsneConfig, experiment: LotteryExperiment, network: str, layer: int, seed_results) -> TaskResult:
     results = _seed_results(experiment, seed_results)
     (name, ids, values), labels, predictions = _layer(config, experiment, network, layer, results)
     embedding = embed(values, config.perplexity, config.seed)
@@ -97,7 +105,12 @@ def verify_map(config: TsneConfig, experiment: LotteryExperiment, network: str, 
     """A cached map is of this layer of this network (its nodes, the network's predictions, the
     k-NN accuracies recomputed from the stored map and the layer's values)."""
     *seed_results, result = rest
-    results = _seed_results(experiment, tuple(seed_results))
+    with threadpool_limits(1):
+        _verify_map(config, experiment, network, layer, tuple(seed_results), result)
+
+
+def _verify_map(config: TsneConfig, experiment: LotteryExperiment, network: str, layer: int, seed_results, result) -> None:
+    results = _seed_results(experiment, seed_results)
     (name, ids, values), labels, predictions = _layer(config, experiment, network, layer, results)
     record, embedding = result.record, result.arrays.get("embedding")
     if record.get("nodes") != ids or record.get("name") != name or record.get("points") != config.points:

@@ -154,7 +154,7 @@ def _load(folder: Path, parse, check=None):
 def _check_documents(output: ChapterOutput) -> None:
     from generator.flowgraph.export import validate
     for path, document in output.documents.items():
-        name = next((n for n in ("flowgraph", "traces", "embedding", "stimuli") if path.endswith(f"/{n}.json")), None)
+        name = next((n for n in ("flowgraph", "traces", "embedding", "stimuli", "attributions") if path.endswith(f"/{n}.json")), None)
         if name:
             validate(document, name)
 
@@ -292,10 +292,18 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
     calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id], plan.upstream_of(chapter)))
               for chapter in checked_outputs]
     errors = workers.map(calls, desc="checking")
+    failed = {task_key(task) for task, error in zip(checked, errors) if error is not None}
+
+    def after_a_failure(task: Task) -> bool:
+        return any(task_key(n) in failed or after_a_failure(n) for n in task.needs)
+
     for task, error in zip(checked, errors):
         if error is not None:
-            cache.discard(task_cache_dir(task_key(task)), error)
-            loaded.pop(task_key(task))
+            if after_a_failure(task):
+                loaded.pop(task_key(task))    # checked against a damaged result: not its own fault
+            else:
+                cache.discard(task_cache_dir(task_key(task)), error)
+                loaded.pop(task_key(task))
 
     def sound(task: Task) -> bool:
         if task_key(task) in loaded and not all([sound(n) for n in task.needs]):
@@ -314,7 +322,9 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         if cached is not None and not all(task_key(t) in loaded for t in plan.chapter_tasks[chapter.id]):
             cached = None                   # a task was discarded (and named): assemble again
         elif cached is not None and output_errors[chapter.id] is not None:
-            cache.discard(chapter_cache_dir(plan.keys[chapter.id]), output_errors[chapter.id])
+            # Checked against an upstream output that is itself assembled again: not its own fault.
+            if not any(upstream_id in {c.id for c in todo} for upstream_id in plan.upstream_of(chapter)):
+                cache.discard(chapter_cache_dir(plan.keys[chapter.id]), output_errors[chapter.id])
             cached = None
         if cached is None:
             todo.append(chapter)
@@ -416,7 +426,7 @@ def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult],
 
     output = CHAPTERS[chapter_id].assemble(config, results, upstream)
     for figure_id, figure in output.figures.items():
-        svg = figure_snapshot(figure, output.documents)
+        svg = figure_snapshot(figure, output.documents, output.files)
         figure["snapshot"] = chapter_data(chapter_id, f"snapshots/{figure_id}.svg")
         figure["preview"] = chapter_data(chapter_id, f"snapshots/{figure_id}.png")
         output.files[figure["snapshot"]] = svg.encode()

@@ -324,6 +324,81 @@ def tsne_svg(document: dict, options: dict) -> str:
             f'viewBox="0 0 {width} {height}">{"".join(parts)}{legend}</svg>')
 
 
+def test_images(gz: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, pixels (N, 784)) of the test images file the build ships (gzip of N labels, then
+    N × 784 pixels)."""
+    import gzip
+    raw = np.frombuffer(gzip.decompress(gz), dtype=np.uint8)
+    count = len(raw) // 785
+    return raw[:count], raw[count:].reshape(count, 784)
+
+
+def stimuli_svg(document: dict, options: dict, images_gz: bytes) -> str:
+    """The first view of the strongest stimuli: one layer's mosaics, the dense network beside the
+    pruned one the figure starts with, as pictures (digits dark on white, as the page draws them)."""
+    _, pixels = test_images(images_gz)
+    layer = int(options.get("layer") or 1)
+    chosen = ["dense", options.get("network") or document["networks"][1]["id"]]
+    networks = [n for n in document["networks"] if n["id"] in chosen]
+    per_row, cell, gap, column_gap, top = 4, 84, 8, 40, 24
+    columns = []
+    height = 0
+    for k, network in enumerate(networks):
+        neurons = [n for n in network["neurons"] if n["layer"] == layer]
+        rows = max(1, -(-len(neurons) // per_row))
+        x0 = k * (per_row * (cell + gap) + column_gap)
+        parts = [f'<text x="{x0}" y="16" font-size="{TITLE_PX}" {FONT} fill="{COLORS["label"]}">'
+                 f'{html.escape(network["name"])} · layer {layer} · {len(neurons)} neurons</text>']
+        for j, neuron in enumerate(neurons):
+            side = int(np.ceil(np.sqrt(len(neuron["test_index"]))))
+            mosaic = np.full((side * 28, side * 28), 235, dtype=np.uint8)   # silent on every test image: grey
+            for r, index in enumerate(neuron["test_index"] if neuron["values"][0] > 0 else []):
+                mosaic[(r // side) * 28:(r // side + 1) * 28, (r % side) * 28:(r % side + 1) * 28] = 255 - pixels[index].reshape(28, 28)
+            x, y = x0 + (j % per_row) * (cell + gap), top + (j // per_row) * (cell + gap + 14)
+            parts.append(f'<image x="{x}" y="{y}" width="{cell}" height="{cell}" style="image-rendering:pixelated" '
+                         f'href="{data_uri(np.repeat(mosaic[..., None], 3, axis=2))}"/>'
+                         f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="none" stroke="#cccccc"/>'
+                         f'<text x="{x}" y="{y + cell + 11}" font-size="{LABEL_PX - 1}" {FONT} fill="{COLORS["label"]}">'
+                         f'{html.escape(neuron["id"])}</text>')
+        columns.append("".join(parts))
+        height = max(height, top + rows * (cell + gap + 14))
+    width = len(networks) * per_row * (cell + gap) + (len(networks) - 1) * column_gap
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">{"".join(columns)}</svg>')
+
+
+def attributions_svg(document: dict, images_gz: bytes) -> str:
+    """The first view of the attribution maps: the first image, a row per network, a column per
+    method, as the page draws them (saliency, which has no sign, in greys)."""
+    _, pixels = test_images(images_gz)
+    image = document["images"][0]
+    cell, gap, left, top = 80, 8, 130, 40
+    columns = ["input"] + [m["name"] for m in document["methods"]]
+    width = left + len(columns) * (cell + gap)
+    parts = []
+    for j, name in enumerate(columns):
+        words = name.split(" ")
+        for line, text in enumerate([" ".join(words[:2]), " ".join(words[2:])]):
+            parts.append(f'<text x="{left + j * (cell + gap)}" y="{14 + 13 * line}" font-size="{LABEL_PX - 1}" {FONT} '
+                         f'fill="{COLORS["label"]}">{html.escape(text)}</text>')
+    digit = np.repeat((255 - pixels[image["test_index"]]).reshape(28, 28)[..., None], 3, axis=2).astype(np.uint8)
+    for r, network in enumerate(document["networks"]):
+        y = top + r * (cell + gap)
+        parts.append(f'<text x="0" y="{y + cell / 2}" font-size="{LABEL_PX}" {FONT} fill="{COLORS["label"]}">'
+                     f'{html.escape(network["name"])}</text>')
+        pictures = [digit] + [signed_image(document["maps"][network["id"]][m["id"]][0]) if m["signed"] else
+                              np.repeat((255 - 220 * np.abs(document["maps"][network["id"]][m["id"]][0])
+                                         / (np.abs(document["maps"][network["id"]][m["id"]][0]).max() or 1)
+                                         ).reshape(28, 28)[..., None], 3, axis=2).astype(np.uint8)
+                              for m in document["methods"]]
+        for j, picture in enumerate(pictures):
+            parts.append(f'<image x="{left + j * (cell + gap)}" y="{y}" width="{cell}" height="{cell}" '
+                         f'style="image-rendering:pixelated" href="{data_uri(picture)}"/>')
+    height = top + len(document["networks"]) * (cell + gap)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">{"".join(parts)}</svg>')
+
+
 def chart_svg(spec: dict) -> str:
     import vl_convert as vlc
     fixed = {**spec, "width": 700 if spec.get("width") == "container" else spec.get("width", 700)}
@@ -347,9 +422,13 @@ def _attr(svg: str, name: str) -> str:
     return head.split(f' {name}="', 1)[1].split('"', 1)[0] if f' {name}="' in head else ""
 
 
-def figure_snapshot(figure: dict, documents: dict[str, object]) -> str:
-    """The SVG of a figure's first view, from the documents its chapter wrote."""
+def figure_snapshot(figure: dict, documents: dict[str, object], files: dict[str, bytes] | None = None) -> str:
+    """The SVG of a figure's first view, from the documents and files its chapter wrote."""
     data = figure["data"]
+    if figure["kind"] == "attributions":
+        return attributions_svg(documents[data["attributions"]], (files or {})[data["images"]])
+    if figure["kind"] == "stimuli":
+        return stimuli_svg(documents[data["stimuli"]], figure["options"], (files or {})[data["images"]])
     if figure["kind"] == "altair":
         return chart_svg(documents[data["spec"]])
     if figure["kind"] == "tsne":

@@ -16,6 +16,7 @@ import { sampleChoice } from "./filters.js";
 import { attachZoom } from "./zoom.js";
 import { paintHighlight, paintScene } from "./paint.js";
 import { nodeSummary, renderPanel, showTooltip } from "./panel.js";
+import { showStimuli } from "./stimuli.js";
 import { paintedPicture } from "./download.js";
 import { chosenInput, flowgraphScene, positionsFor, viewSentence, visibleFor } from "./scene.js";
 import { attachPointer, edgeAt, farEnd, nodeAt, nodeQuadtree } from "./hit.js";
@@ -202,12 +203,16 @@ export function draw(element, data, options = {}) {
   function select(i, quiet = false) {
     selected = i;
     if (i < 0) {
-      panel.attr("hidden", "").selectAll("*").remove();
+      panel.attr("hidden", "").attr("data-node", "").selectAll("*").remove();
     } else {
       renderPanel(panel, { node: nodes[i], index: i, g, nodes, shape: g.shape, values, weights: prunedWeights,
         onGo: (j) => { select(j); focus(j, true); stage.focus(); },
         onClose: () => { select(-1); stage.focus(); },
         pinned: onPins ? pins.has(i) : null, onPin: onPins ? () => { togglePin(i); select(i, true); } : null });
+      panel.attr("data-node", nodes[i].id);
+      if (nodes[i].kind === "neuron" && data.path && data.load && data.loadImages) {
+        showStimuli(panel, data.path, nodes[i].id, data);
+      }
       if (!visible[i]) setState({ output: "all" });
     }
     paintOverlay();

@@ -123,7 +123,10 @@ export function draw(element, data, options = {}) {
     shownRound = state.round;
     flowgraph?.destroy();
     graphBox.selectAll("*").remove();
-    flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null }, {
+    // The graph's own path (the selected round is the chapter's flowgraph.json): what the report
+    // has on its nodes elsewhere is found by it.
+    const path = state.round === entry.selected_round ? entry.flowgraph : roundPaths[rounds.findIndex((r) => r.round === state.round)];
+    flowgraph = drawFlowgraph(graphBox.node(), { graph, compiled: g, traces: null, path, load: data.load, loadImages: data.loadImages }, {
       output: state.output, sample: "none", node: state.node, pins: state.pins, caption: false, deferPaint: true,
       palette, onPalette: options.onPalette,
       onChange: (next) => { Object.assign(state, next); publish(); },

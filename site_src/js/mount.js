@@ -11,6 +11,8 @@ import { draw as drawEpisode } from "./episode.js";
 import { draw as drawLive } from "./live.js";
 import { draw as drawBalance } from "./balance.js";
 import { draw as drawTsne } from "./tsne.js";
+import { draw as drawStimuli } from "./stimuli.js";
+import { draw as drawAttributions } from "./attributions.js";
 import { loadTestImages } from "./images.js";
 import { DEFAULT_OPTIONS, DEFAULT_PALETTE, STATE_KEYS } from "./constants.js";
 import { addDownloads } from "./download.js";
@@ -65,7 +67,9 @@ async function loadGraph(mount) {
   if (!flowgraph) throw new Error("data-flowgraph is missing");
   const [graph, traceData] = await Promise.all([loadJson(flowgraph), traces ? loadJson(traces) : null]);
   if (!compiledCache.has(flowgraph)) compiledCache.set(flowgraph, compile(graph));
-  return { graph, traces: traceData, compiled: compiledCache.get(flowgraph) };
+  // path, load and loadImages: a node panel shows what the report has on the node elsewhere
+  // (its strongest stimuli, stimuli.js).
+  return { graph, traces: traceData, compiled: compiledCache.get(flowgraph), path: flowgraph, load: loadJson, loadImages };
 }
 
 // Vega is 830 KB: loaded only on pages that have a chart, once.
@@ -98,17 +102,35 @@ async function loadLive(mount) {
   const { chapter, manifest, images } = mount.dataset;
   if (!chapter || !manifest || !images) throw new Error("data-chapter, data-manifest and data-images are needed");
   const [graph, manifestJson] = await Promise.all([loadGraph(mount), loadJson(manifest)]);
-  return { ...graph, manifestJson, chapter, images, siteRoot: SITE_ROOT.href, load: loadJson };
+  return { ...graph, manifestJson, chapter, images, siteRoot: SITE_ROOT.href, load: loadJson, loadImages };
 }
 
 const imagesCache = new Map(); // test images URL -> loadTestImages() of it
+function loadImages(path) {
+  const url = new URL(path, SITE_ROOT).href;
+  if (!imagesCache.has(url)) imagesCache.set(url, loadTestImages(url));
+  return imagesCache.get(url);
+}
+
 async function loadTsne(mount) {
   const { embedding, images } = mount.dataset;
   if (!embedding || !images) throw new Error("data-embedding and data-images are needed");
-  const url = new URL(images, SITE_ROOT).href;
-  if (!imagesCache.has(url)) imagesCache.set(url, loadTestImages(url));
-  const [doc, testImages] = await Promise.all([loadJson(embedding), imagesCache.get(url)]);
+  const [doc, testImages] = await Promise.all([loadJson(embedding), loadImages(images)]);
   return { embedding: doc, images: testImages, load: loadJson };
+}
+
+async function loadStimuli(mount) {
+  const { stimuli, images } = mount.dataset;
+  if (!stimuli || !images) throw new Error("data-stimuli and data-images are needed");
+  const [doc, testImages] = await Promise.all([loadJson(stimuli), loadImages(images)]);
+  return { stimuli: doc, images: testImages };
+}
+
+async function loadAttributions(mount) {
+  const { attributions, images } = mount.dataset;
+  if (!attributions || !images) throw new Error("data-attributions and data-images are needed");
+  const [doc, testImages] = await Promise.all([loadJson(attributions), loadImages(images)]);
+  return { attributions: doc, images: testImages, load: loadJson };
 }
 
 // The figure kinds: data-kind -> how to load its data and draw it.
@@ -120,6 +142,8 @@ const KINDS = {
   live: { load: loadLive, draw: drawLive },
   balance: { load: loadEpisode, draw: drawBalance },
   tsne: { load: loadTsne, draw: drawTsne },
+  stimuli: { load: loadStimuli, draw: drawStimuli },
+  attributions: { load: loadAttributions, draw: drawAttributions },
 };
 
 // Figures that react to each other (a click on a chart's round opens it in the live figure)
@@ -178,7 +202,8 @@ async function mountFigure(mount) {
   });
   if (figure.ready) await figure.ready;
   if (kind.draw !== drawAltair) links(state);
-  const chapter = (mount.dataset.flowgraph ?? mount.dataset.spec ?? mount.dataset.embedding ?? "").match(/^data\/([^/]+)\//)?.[1];
+  const chapter = (mount.dataset.flowgraph ?? mount.dataset.spec ?? mount.dataset.embedding
+    ?? mount.dataset.stimuli ?? mount.dataset.attributions ?? "").match(/^data\/([^/]+)\//)?.[1];
   addDownloads(figureElement, figure, chapter ? `${chapter}-${id}` : id);
 
   // A plain heading anchor ("#results") carries no state: it leaves the figures as they are.
