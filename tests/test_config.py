@@ -20,6 +20,7 @@ def test_profile_hashes_are_pinned():
         "tsne": {"full": "f6b81fec51d5", "quick": "18681ab60877"},
         "stimuli": {"full": "785247711db6", "quick": "785247711db6"},
         "attributions": {"full": "e5dcd97f4363", "quick": "024358caa26b"},
+        "spade": {"full": "849abefaf471", "quick": "508c47c8d7eb"},
     }
 
 

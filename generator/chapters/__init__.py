@@ -9,6 +9,7 @@ from generator.chapters import mnist_cnn
 from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
 from generator.chapters import attributions
+from generator.chapters import spade
 from generator.chapters import stimuli
 from generator.chapters import tsne
 
@@ -21,6 +22,7 @@ CHAPTERS: dict[str, Chapter] = {
         tsne.CHAPTER,
         stimuli.CHAPTER,
         attributions.CHAPTER,
+        spade.CHAPTER,
     )
 }
 
