@@ -14,7 +14,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE
+from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article
 from generator.chapters.tsne import network_round
 from generator.flowgraph.export import flowgraph_document, traces_document
 from generator.flowgraph.graph import check_exact, evaluate, flowgraph_from_sequential, simplify
@@ -149,8 +149,7 @@ def assemble(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict
         "densities": ", ".join(f"{100 * d:g}%" for d in config.densities),
         "kept_weights": f"{row['kept_weights']:,}", "vertices": f"{row['vertices']:,}", "edges": f"{row['edges']:,}",
         "ticket_vertices": f"{ticket['vertices']:,}", "ticket_edges": f"{ticket['edges']:,}",
-        "shown_sample": f"test image #{row['test_index']} (a {row['label']})" if row["label"] != 8 else
-                        f"test image #{row['test_index']} (an 8)",
+        "shown_sample": f"test image #{row['test_index']} ({digit_article(row['label'])} {row['label']})",
         "shown_prediction": str(row["prediction"]), "shown_agreement": f"{100 * row['augmentation_agreement']:.0f}%",
         "agree_count": f"{agree} of {len(rows)}", "agree_rate": f"{100 * agree / len(rows):.0f}%",
         "augmentation_agreement": f"{100 * statistics.mean(r['augmentation_agreement'] for r in rows):.1f}%",

@@ -7,6 +7,7 @@
 //   -> {ready, update, exports, inspect, setPalette, destroy}
 
 import { compile, pixelInputs } from "./graph.js";
+import { article } from "./images.js";
 import { exactContributions } from "./contributions.js";
 import { sampleImage, signedImage } from "./filters.js";
 import { signColors, signWord } from "./palette.js";
@@ -15,7 +16,6 @@ import { format2, signed2 } from "./constants.js";
 import { paintedPicture, toCsv } from "./download.js";
 
 const UNSIGNED = ["#333333", "#333333"]; // a map with no sign (saliency): dark is large
-const article = (digit) => (digit === 8 ? "an" : "a");
 // Column heads with soft hyphens where a phone's narrow column may break them.
 const HEADS = { "guided-backprop": "guided back\u00adprop", occlusion: "oc\u00adclu\u00adsion",
   "integrated-gradients": "in\u00adte\u00adgrat\u00aded gra\u00addi\u00adents" };

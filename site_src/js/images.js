@@ -4,6 +4,9 @@
 
 export const SIDE = 28;
 
+// "an" before a digit read with a vowel sound (an 8), "a" before the others (a 7).
+export const article = (digit) => (digit === 8 ? "an" : "a");
+
 // loadTestImages(url) -> {count, labels: Uint8Array, pixels: Uint8Array(count × 784), image(i)}
 export async function loadTestImages(url) {
   const response = await fetch(url);

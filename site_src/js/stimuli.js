@@ -5,7 +5,7 @@
 //
 // draw(element, {stimuli, images}, {layer, network, node, onChange}) -> {ready, update, exports, inspect, destroy}
 
-import { paintDigit, SIDE } from "./images.js";
+import { article, paintDigit, SIDE } from "./images.js";
 import { paintedPicture, toCsv } from "./download.js";
 
 const SITE_ROOT = new URL("../", import.meta.url);
@@ -42,7 +42,6 @@ export function neuronLink(network, neuron) {
   return page.href;
 }
 
-const article = (digit) => (digit === 8 ? "an" : "a");
 // A neuron 0 on every test image: its "strongest" images would merely be the first ones.
 export const isSilent = (neuron) => !(neuron.values[0] > 0);
 

@@ -11,7 +11,7 @@
 import { compile, evaluate, pixelInputs } from "./graph.js";
 import { draw as drawFlowgraph } from "./flowgraph.js";
 import { createPad, decodePixels, encodePixels } from "./pad.js";
-import { paintDigit } from "./images.js";
+import { article, paintDigit } from "./images.js";
 import { attachZoom } from "./zoom.js";
 import { clearedContext, frameLoop, sizeCanvases } from "./canvas.js";
 import { paintedPicture, toCsv } from "./download.js";
@@ -62,7 +62,6 @@ export function placeByNeighbours(features, reference, d, xs, ys, k) {
   return { x, y, neighbours: best.map(([, i]) => i) };
 }
 
-const article = (digit) => (digit === 8 ? "an" : "a");
 
 export function draw(element, data, options = {}) {
   const d3 = globalThis.d3;
