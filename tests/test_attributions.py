@@ -4,6 +4,7 @@ gradient times the input on the image's activation pattern, they add up with the
 constant to the logit, and the page computes the same numbers."""
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_every_method_has_one_call_shape():
 
 def test_exact_contributions_are_gradient_times_input_and_add_up_to_the_logit(quick_build, quick_model, mnist_quick):
     graph = json.loads((quick_build["data"] / "mnist-mlp-lth" / "flowgraph.json").read_text())
-    model = quick_model.double()
+    model = copy.deepcopy(quick_model).double()   # the fixture's model is shared: left as it is
     for i in range(8):
         pixels = mnist_quick.test.pixels[i]
         x = torch.from_numpy(pixels[None, :] / 255.0).requires_grad_()
@@ -55,7 +56,7 @@ def test_exact_contributions_are_gradient_times_input_and_add_up_to_the_logit(qu
         target = int(logits.argmax())
         logits[0, target].backward()
         contributions, constant, logit = exact_contributions(graph, pixels, target)
-        assert logit == pytest.approx(float(logits[0, target]), abs=1e-9)
+        assert logit == pytest.approx(float(logits[0, target].detach()), abs=1e-9)
         assert np.allclose(contributions, (x.grad * x).detach().numpy()[0], atol=1e-12)
         assert contributions.sum() + constant == pytest.approx(logit, abs=1e-9)
 

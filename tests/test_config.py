@@ -17,10 +17,10 @@ def test_profile_hashes_are_pinned():
         "mnist-mlp-lth-dense-first": {"full": "713e9e393a27", "quick": "0fec1ad5b4f3"},
         "cartpole-dqn": {"full": "cda6c57a899b", "quick": "42d0968cccc6"},
         "mnist-cnn": {"full": "2651bab1cc88", "quick": "7099a3616d2a"},
-        "tsne": {"full": "f6b81fec51d5", "quick": "18681ab60877"},
+        "tsne": {"full": "f6b81fec51d5", "quick": "2927aae559b4"},
         "stimuli": {"full": "785247711db6", "quick": "785247711db6"},
         "attributions": {"full": "e5dcd97f4363", "quick": "024358caa26b"},
-        "spade": {"full": "849abefaf471", "quick": "508c47c8d7eb"},
+        "spade": {"full": "849abefaf471", "quick": "642720e59f84"},
     }
 
 

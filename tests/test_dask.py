@@ -25,7 +25,8 @@ def test_quick_build_on_a_local_dask_cluster_is_byte_identical(quick_build, tmp_
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path):
-    result = run_build(tmp_path / "build", tmp_path / "site", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    result = run_build(tmp_path / "build", tmp_path / "site", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                       env_extra={"FLOWGRAPH_DASK_CONNECT_TIMEOUT": "3"})   # the same line after 20 s by default
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler")

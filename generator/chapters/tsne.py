@@ -45,8 +45,8 @@ class TsneConfig:
 
 CONFIGS = {
     "full": TsneConfig(),
-    # Small, for the tests: a map of 500 points takes about a second.
-    "quick": TsneConfig(points=500, perplexity=20.0),
+    # Small, for the tests: a map of 300 points takes under a second.
+    "quick": TsneConfig(points=300, perplexity=20.0),
 }
 
 

@@ -84,7 +84,8 @@ class _dask:
         except ImportError:
             raise ConfigError("--backend dask: dask is not installed (pip install '.[dask]')") from None
         try:
-            self.client = Client(self.address, timeout=20)
+            # How long to wait for the scheduler (s): FLOWGRAPH_DASK_CONNECT_TIMEOUT, else 20.
+            self.client = Client(self.address, timeout=float(os.environ.get("FLOWGRAPH_DASK_CONNECT_TIMEOUT", "20")))
         except (OSError, TimeoutError, ValueError) as e:
             raise ConfigError(f"--scheduler {self.address}: cannot reach a Dask scheduler ({e})") from None
         self.config = joblib.parallel_config(backend="dask")
