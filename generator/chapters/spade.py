@@ -73,12 +73,14 @@ def dense_layers(model: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray, boo
 
 
 def as_model(layers: list[tuple[np.ndarray, np.ndarray]], relu: list[bool]) -> nn.Sequential:
+    """The network of these layers, in float64 with float32 parameters: the flowgraph stores
+    parameters as float32, so the graph is then exactly this network."""
     modules = []
     for (weight, bias), on in zip(layers, relu):
         linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
         with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(weight))
-            linear.bias.copy_(torch.from_numpy(bias))
+            linear.weight.copy_(torch.from_numpy(weight.astype(np.float32).astype(np.float64)))
+            linear.bias.copy_(torch.from_numpy(bias.astype(np.float32).astype(np.float64)))
         modules += [linear, nn.ReLU()] if on else [linear]
     return nn.Sequential(*modules).eval()
 
