@@ -158,19 +158,22 @@ def knn_by_layer(knn: dict, layer_names: list[str], layer_ids: list[str], networ
 
 def circuit_sizes(rows: list[dict], ticket_edges: int) -> dict:
     """A histogram of the edges of per-sample circuits on an axis from 0 past the global ticket's
-    (the rule), so the two sizes are seen to scale. rows: edges."""
+    (the rule), so the two sizes are seen to scale. rows: edges. The bins are counted here, so the
+    chart's rows are what its tooltip names."""
     top = max(ticket_edges, max(row["edges"] for row in rows)) * 1.08
     step = max(1, round(top / 48))
-    data = [{"edges": row["edges"]} for row in rows]
-    x = alt.X("edges:Q", bin=alt.Bin(step=step, extent=[0, top]), scale=alt.Scale(domain=[0, top]),
-              title="edges in the circuit's exact flowgraph")
-    bars = alt.Chart(alt.Data(values=data)).mark_bar(color=SPLIT_COLORS[0]).encode(
-        x=x, y=alt.Y("count():Q", title="test images"),
-        tooltip=[alt.Tooltip("edges:Q", bin=alt.Bin(step=step, extent=[0, top]), title="edges"),
-                 alt.Tooltip("count():Q", title="images")])
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row["edges"] // step] = counts.get(row["edges"] // step, 0) + 1
+    bins = [{"from": k * step, "to": (k + 1) * step, "images": n} for k, n in sorted(counts.items())]
+    scale = alt.Scale(domain=[0, top])
+    bars = alt.Chart(alt.Data(values=bins)).mark_bar(color=SPLIT_COLORS[0]).encode(
+        x=alt.X("from:Q", scale=scale, title="edges in the circuit's exact flowgraph"), x2="to:Q",
+        y=alt.Y("images:Q", title="test images"),
+        tooltip=[alt.Tooltip("from:Q", title="edges from"), alt.Tooltip("to:Q", title="to (not included)"),
+                 alt.Tooltip("images:Q")])
     ref = alt.Chart(alt.Data(values=[{"edges": ticket_edges, "label": f"global ticket: {ticket_edges:,}"}]))
-    rule = ref.mark_rule(strokeDash=[5, 4], color=LAYER_COLORS[1], strokeWidth=2).encode(
-        x=alt.X("edges:Q", scale=alt.Scale(domain=[0, top])))
+    rule = ref.mark_rule(strokeDash=[5, 4], color=LAYER_COLORS[1], strokeWidth=2).encode(x=alt.X("edges:Q", scale=scale))
     text = ref.mark_text(align="right", baseline="top", dx=-4, dy=4, color=LAYER_COLORS[1], fontSize=12).encode(
-        x=alt.X("edges:Q", scale=alt.Scale(domain=[0, top])), y=alt.value(0), text="label:N")
+        x=alt.X("edges:Q", scale=scale), y=alt.value(0), text="label:N")
     return spec(alt.layer(bars, rule, text).properties(width="container", height=220))
