@@ -275,7 +275,7 @@ CHAPTER = Chapter(
     assemble=assemble,
     check=check,
     builds_on=(UPSTREAM,),
-    headline="the {points} first test images mapped by t-SNE from every layer of the dense network and its ticket; "
+    headline="the first {points} test images mapped by t-SNE from every layer of the dense network and its ticket; "
              "{k}-NN accuracy in the ticket's logits {knn_pruned_logits_space}, dense {knn_dense_logits_space}",
     key_figure="map",
 )

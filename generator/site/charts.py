@@ -169,7 +169,7 @@ def circuit_sizes(rows: list[dict], ticket_edges: int) -> dict:
     scale = alt.Scale(domain=[0, top])
     bars = alt.Chart(alt.Data(values=bins)).mark_bar(color=SPLIT_COLORS[0]).encode(
         x=alt.X("from:Q", scale=scale, title="edges in the circuit's exact flowgraph"), x2="to:Q",
-        y=alt.Y("images:Q", title="test images"),
+        y=alt.Y("images:Q", title="test images"), y2=alt.datum(0),   # bars from 0, not ticks at the count
         tooltip=[alt.Tooltip("from:Q", title="edges from"), alt.Tooltip("to:Q", title="to (not included)"),
                  alt.Tooltip("images:Q")])
     ref = alt.Chart(alt.Data(values=[{"edges": ticket_edges, "label": f"global ticket: {ticket_edges:,}"}]))
