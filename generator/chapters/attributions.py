@@ -10,15 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from generator.chapters.mnist_lottery import TEST_IMAGES, test_images_file
-from generator.chapters.stimuli import graph_path
-from generator.chapters.tsne import network_round
+from generator.chapters.mnist_lottery import TEST_IMAGES, published_graph, studied_model, test_images_file
 from generator.flowgraph.export import validate
 from generator.flowgraph.graph import Evaluator
 from generator.inside.attributions import METHODS, attribute, exact_contributions
 from generator.networks.config import require
 from generator.networks.data import load_mnist
-from generator.networks.prune import lottery_model
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream, figure_entries
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
@@ -77,12 +74,12 @@ def _attributions_document(config: AttributionConfig, upstream: dict[str, Upstre
     pixels = test.pixels[chosen]
     networks, maps = [], {}
     for network, name, which in NETWORKS:
-        path = graph_path(upstream, UPSTREAM, which)
+        path = published_graph(up, which)
         graph = up.output.documents[path]
-        seed, round_number = network_round(up.config, up.results, network)
-        model = lottery_model(up.config, up.results[f"seed-{seed}"], round_number)
-        targets = Evaluator(graph).outputs(pixels / 255.0).argmax(axis=1)   # what the network predicts
-        exact = [exact_contributions(graph, p, int(t)) for p, t in zip(pixels, targets)]
+        model = studied_model(up.config, up.results, network)
+        evaluator = Evaluator(graph)
+        targets = evaluator.outputs(pixels / 255.0).argmax(axis=1)   # what the network predicts
+        exact = [exact_contributions(graph, p, int(t), evaluator) for p, t in zip(pixels, targets)]
         maps[network] = {method: [_round(row) for row in attribute(method, model, pixels, targets, config)]
                          for method in METHODS}
         maps[network]["exact"] = [_round(c) for c, _, _ in exact]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generator.site import charts
-from generator.pipeline.chapter import ChapterOutput, Figure, Task, TaskResult, figure_entries
+from generator.pipeline.chapter import ChapterOutput, Figure, Task, TaskResult, Upstream, figure_entries
 from generator.networks.config import LotteryExperiment, MLPConfig
 from generator.networks.data import load_mnist
 from generator.flowgraph.export import flowgraph_document, traces_document
@@ -120,6 +120,29 @@ def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> Lotter
     return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),
                       graph=graph, raw_graph=raw_graph, exactness=exactness, samples=samples,
                       constants=constant_outputs(graph), result=result)
+
+
+# ---- the networks of a lottery chapter, as the chapters that study them (builds_on) find them
+
+def studied_round(experiment: LotteryExperiment, results: dict[str, TaskResult], network: str) -> tuple[int, int]:
+    """(seed, round) of a lottery chapter's network: the seed it chose on validation; round 0
+    for "dense", else its last round (the ticket it draws)."""
+    seed = choose_seed(experiment, results)
+    rounds = results[f"seed-{seed}"].record["rounds"]
+    return seed, 0 if network == "dense" else rounds[-1]["round"]
+
+
+def studied_model(experiment: LotteryExperiment, results: dict[str, TaskResult], network: str):
+    """That network itself, rebuilt from the chapter's task results (never trained again)."""
+    seed, round_number = studied_round(experiment, results, network)
+    return lottery_model(experiment, results[f"seed-{seed}"], round_number)
+
+
+def published_graph(upstream: Upstream, network: str) -> str:
+    """Where the chapter publishes that network's flowgraph: round 0 among its rounds for
+    "dense", else the graph it draws."""
+    manifest = upstream.output.manifest
+    return manifest["round_flowgraphs"][0] if network == "dense" else manifest["flowgraph"]
 
 
 def pct(x: float) -> str:

@@ -14,15 +14,13 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article
-from generator.chapters.tsne import network_round
+from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article, studied_model, studied_round
 from generator.flowgraph.export import flowgraph_document, traces_document
 from generator.flowgraph.graph import check_exact, evaluate, flowgraph_from_sequential, simplify
 from generator.flowgraph.layout import layout_flowgraph
 from generator.inside.spade import augment, prune_for_sample
 from generator.networks.config import require
 from generator.networks.data import load_mnist
-from generator.networks.prune import lottery_model
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream, figure_entries
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
@@ -106,8 +104,8 @@ def circuits(config: SpadeConfig, upstream: Upstream) -> tuple[list[dict], dict,
     """Every sample's summary, the shown sample's circuit, and the dense network's seed."""
     with threadpool_limits(1):
         test = load_mnist(upstream.config.data).test
-        seed, _ = network_round(upstream.config, upstream.results, "dense")
-        dense = lottery_model(upstream.config, upstream.results[f"seed-{seed}"], 0)
+        seed, _ = studied_round(upstream.config, upstream.results, "dense")
+        dense = studied_model(upstream.config, upstream.results, "dense")
         rows, shown = [], None
         for i in range(config.samples):
             found = circuit(config, dense, test.pixels[i], config.seed + i)
@@ -184,8 +182,7 @@ def check(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict[st
     up = upstream[UPSTREAM]
     with threadpool_limits(1):
         test = load_mnist(up.config.data).test
-        seed, _ = network_round(up.config, up.results, "dense")
-        dense = lottery_model(up.config, up.results[f"seed-{seed}"], 0)
+        dense = studied_model(up.config, up.results, "dense")
         found = circuit(config, dense, test.pixels[config.shown], config.seed + config.shown)
     published = output.documents.get(chapter_data(ID, "flowgraph.json"))
     if published is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from generator.chapters.mnist_lottery import TEST_IMAGES, test_images_file
+from generator.chapters.mnist_lottery import TEST_IMAGES, published_graph, test_images_file
 from generator.flowgraph.export import validate
 from generator.inside.stimuli import strongest_stimuli
 from generator.networks.config import require
@@ -38,11 +38,6 @@ def tasks(config: StimuliConfig, upstream: dict[str, Upstream]) -> list:
     return []   # everything is read off the graphs the upstream chapters publish
 
 
-def graph_path(upstream: dict[str, Upstream], chapter: str, which: str) -> str:
-    manifest = upstream[chapter].output.manifest
-    return manifest["round_flowgraphs"][0] if which == "dense" else manifest["flowgraph"]
-
-
 def purity(labels: list[int]) -> float:
     """The share of a neuron's strongest stimuli that are its most common digit."""
     return Counter(labels).most_common(1)[0][1] / len(labels)
@@ -52,7 +47,7 @@ def stimuli_document(config: StimuliConfig, upstream: dict[str, Upstream]) -> di
     test = load_mnist(upstream[LOTTERY].config.data).test
     networks = []
     for network, name, chapter, which in NETWORKS:
-        path = graph_path(upstream, chapter, which)
+        path = published_graph(upstream[chapter], which)
         graph = upstream[chapter].output.documents[path]
         found = strongest_stimuli(graph, test.pixels, config.top)
         layer_of = {n["id"]: n["layer"] for n in graph["nodes"]}

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, TEST_IMAGES, chapter_data_round, choose_seed, pct
+from generator.chapters.mnist_lottery import INPUT_RANGE, TEST_IMAGES, pct, published_graph, studied_model, studied_round
 from generator.flowgraph.export import validate
 from generator.flowgraph.graph import Evaluator, flowgraph_from_sequential, simplify
 from generator.inside.tsne import embed, knn_accuracy, layer_values
 from generator.networks.config import LotteryExperiment, require
 from generator.networks.data import load_mnist
-from generator.networks.prune import lottery_model
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, Upstream, figure_entries
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
@@ -50,19 +49,9 @@ CONFIGS = {
 }
 
 
-def network_round(experiment: LotteryExperiment, results: dict[str, TaskResult], network: str) -> tuple[int, int]:
-    """(seed, round) of a network: the seed mnist-mlp-lth chose on validation; round 0 (dense)
-    or its last round (the ticket)."""
-    seed = choose_seed(experiment, results)
-    rounds = results[f"seed-{seed}"].record["rounds"]
-    return seed, 0 if network == "dense" else rounds[-1]["round"]
-
-
 def network_graph(experiment: LotteryExperiment, results: dict[str, TaskResult], network: str) -> dict:
     """The network's exact flowgraph, simplified as mnist-mlp-lth publishes it (no layout)."""
-    seed, round_number = network_round(experiment, results, network)
-    model = lottery_model(experiment, results[f"seed-{seed}"], round_number)
-    return simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * 784))
+    return simplify(flowgraph_from_sequential(studied_model(experiment, results, network), [INPUT_RANGE] * 784))
 
 
 def _seed_results(experiment: LotteryExperiment, results: tuple) -> dict[str, TaskResult]:
@@ -93,7 +82,7 @@ def _map_layer(config: TsneConfig, experiment: LotteryExperiment, network: str, 
     results = _seed_results(experiment, seed_results)
     (name, ids, values), labels, predictions = _layer(config, experiment, network, layer, results)
     embedding = embed(values, config.perplexity, config.seed)
-    seed, round_number = network_round(experiment, results, network)
+    seed, round_number = studied_round(experiment, results, network)
     record = {"network": network, "layer": layer, "name": name, "seed": seed, "round": round_number,
               "nodes": ids, "points": config.points,
               "knn_map": knn_accuracy(embedding, labels, config.k),
@@ -164,10 +153,10 @@ def embedding_document(config: TsneConfig, experiment: LotteryExperiment, result
     networks, maps = [], {}
     for network, title in NETWORKS.items():
         first = results[f"{network}-layer-0"]
-        seed, round_number = network_round(experiment, up, network)
+        seed, round_number = studied_round(experiment, up, network)
         predictions = first.arrays["predictions"]
         networks.append({"id": network, "name": title, "seed": seed, "round": round_number,
-                         "flowgraph": flowgraph_path(network, round_number),
+                         "flowgraph": published_graph(upstream, network),
                          "predictions": predictions.tolist(),
                          "accuracy": float(np.mean(predictions == test.labels[:config.points]))})
         maps[network] = {}
@@ -185,12 +174,6 @@ def embedding_document(config: TsneConfig, experiment: LotteryExperiment, result
                      "perplexity": config.perplexity, "seed": config.seed, "images": TEST_IMAGES,
                      "test_index": list(range(config.points)), "labels": test.labels[:config.points].tolist(),
                      "layers": layers, "networks": networks, "maps": maps}, "embedding")
-
-
-def flowgraph_path(network: str, round_number: int) -> str:
-    """The graph mnist-mlp-lth publishes for a network: its ticket, or round 0 among its rounds."""
-    shown = chapter_data(UPSTREAM, "flowgraph.json")
-    return shown if network == "pruned" else chapter_data_round({"flowgraph": shown}, round_number)
 
 
 def knn_table(document: dict) -> dict:

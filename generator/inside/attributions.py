@@ -74,12 +74,14 @@ def attribute(method: str, model: nn.Module, pixels: np.ndarray, targets: np.nda
     return found.detach().numpy().astype(np.float64)
 
 
-def exact_contributions(graph: dict, pixels: np.ndarray, target: int) -> tuple[np.ndarray, float, float]:
+def exact_contributions(graph: dict, pixels: np.ndarray, target: int,
+                        evaluator: Evaluator | None = None) -> tuple[np.ndarray, float, float]:
     """On one image (784 uint8 pixels): (contribution of each pixel to logit `target`, the
     constant of the image's affine region, the logit). contributions.sum() + constant == logit
     up to rounding: the constant comes from its own pass (the region's function on a black image),
-    so the identity is a check, not a definition."""
-    evaluator = Evaluator(graph)
+    so the identity is a check, not a definition. `evaluator`: Evaluator(graph), built once by a
+    caller with many images."""
+    evaluator = evaluator or Evaluator(graph)
     x = pixels[None, :].astype(np.float64) / 255.0
     values = evaluator.values(x)[0]
     on = _active(graph, values)

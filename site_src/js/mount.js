@@ -112,25 +112,15 @@ function loadImages(path) {
   return imagesCache.get(url);
 }
 
-async function loadTsne(mount) {
-  const { embedding, images } = mount.dataset;
-  if (!embedding || !images) throw new Error("data-embedding and data-images are needed");
-  const [doc, testImages] = await Promise.all([loadJson(embedding), loadImages(images)]);
-  return { embedding: doc, images: testImages, load: loadJson };
-}
-
-async function loadStimuli(mount) {
-  const { stimuli, images } = mount.dataset;
-  if (!stimuli || !images) throw new Error("data-stimuli and data-images are needed");
-  const [doc, testImages] = await Promise.all([loadJson(stimuli), loadImages(images)]);
-  return { stimuli: doc, images: testImages };
-}
-
-async function loadAttributions(mount) {
-  const { attributions, images } = mount.dataset;
-  if (!attributions || !images) throw new Error("data-attributions and data-images are needed");
-  const [doc, testImages] = await Promise.all([loadJson(attributions), loadImages(images)]);
-  return { attributions: doc, images: testImages, load: loadJson };
+// Figures that read one document (data-<key>) and the test images (data-images).
+function documentAndImages(key) {
+  return async (mount) => {
+    const { images } = mount.dataset;
+    const path = mount.dataset[key];
+    if (!path || !images) throw new Error(`data-${key} and data-images are needed`);
+    const [doc, testImages] = await Promise.all([loadJson(path), loadImages(images)]);
+    return { [key]: doc, images: testImages, load: loadJson };
+  };
 }
 
 // The figure kinds: data-kind -> how to load its data and draw it.
@@ -141,9 +131,9 @@ const KINDS = {
   episode: { load: loadEpisode, draw: drawEpisode },
   live: { load: loadLive, draw: drawLive },
   balance: { load: loadEpisode, draw: drawBalance },
-  tsne: { load: loadTsne, draw: drawTsne },
-  stimuli: { load: loadStimuli, draw: drawStimuli },
-  attributions: { load: loadAttributions, draw: drawAttributions },
+  tsne: { load: documentAndImages("embedding"), draw: drawTsne },
+  stimuli: { load: documentAndImages("stimuli"), draw: drawStimuli },
+  attributions: { load: documentAndImages("attributions"), draw: drawAttributions },
 };
 
 // Figures that react to each other (a click on a chart's round opens it in the live figure)
