@@ -1,4 +1,4 @@
-"""What the looking-inside chapters (t-SNE, strongest stimuli, attributions, SPADE) add to a cold
+"""What the looking-inside chapters (t-SNE, strongest stimuli, attributions, SPADE, the backdoor) add to a cold
 build: the report is first built (or brought up to date) in a copy of a build folder, so every
 network they study is cached; then their own cache entries are removed and the build is timed
 (those chapters cold, everything else warm), and then timed once more with nothing changed (all
@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CHAPTERS = ("tsne", "stimuli", "attributions", "spade")
-TASK_PREFIXES = ("map-layer-",)          # the tasks those chapters run (t-SNE's maps)
+CHAPTERS = ("tsne", "stimuli", "attributions", "spade", "spade-backdoor")
+# the tasks those chapters run: t-SNE's maps, the backdoored networks and their scoring
+TASK_PREFIXES = ("map-layer-", "train-backdoored-", "score-seed-")
 
 
 def build(folder: Path, profile: str, jobs: int) -> tuple[float, dict]:

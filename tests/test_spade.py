@@ -71,3 +71,63 @@ def test_the_chapter_publishes_the_circuit_and_every_samples_record(quick_build,
     assert len(graph["edges"]) == entry["edges"] == len(shown["graph"]["edges"])
     assert entry["edges"] < manifest["experiments"]["mnist-mlp-lth"]["edges"]
     assert entry["sparsity"] == [1 - d for d in config.densities]
+
+
+def _published_dense(quick_build, document) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """The dense layers as the page reads them: off the dense network's published flowgraph."""
+    from generator.chapters.spade import graph_layers
+    graph = json.loads((quick_build["site"] / document["dense_flowgraph"]).read_text())
+    relu = [True] * 2 + [False]
+    return [(np.array(w, dtype=np.float64), np.array(b, dtype=np.float64), r) for (w, b), r in zip(graph_layers(graph), relu)]
+
+
+def test_the_page_is_pointed_at_the_whole_dense_network(quick_build, dense):
+    document = json.loads((quick_build["data"] / "spade" / "circuits.json").read_text())
+    for (w, b, _), (dw, db, _) in zip(_published_dense(quick_build, document), dense_layers(dense)):
+        assert np.array_equal(w, dw) and np.array_equal(b, db)
+
+
+@pytest.mark.browser
+def test_the_page_computes_the_circuit_python_does(page, site_url, quick_build, mnist_quick):
+    """Every shipped sample's circuit, computed by the page's module, is Python's to the last bit;
+    the figure's worker draws it and says it is the build's; a drawing gets a circuit of its own."""
+    document = json.loads((quick_build["data"] / "spade" / "circuits.json").read_text())
+    c = document["config"]
+    layers = _published_dense(quick_build, document)
+    page.goto(site_url + "figures/spade/live/#sample=t3")
+    page.wait_for_function("window.flowgraphReport?.figures.get('live')?.figure.inspect().circuit?.label.startsWith('test image #3')",
+                           timeout=30_000)
+    shown = page.evaluate("window.flowgraphReport.figures.get('live').figure.inspect()")
+    computed = page.evaluate(
+        """async ([root, doc, images]) => {
+            const spade = await import(new URL("js/spade.js", root).href);
+            const dense = spade.denseLayers(await (await fetch(new URL(doc.dense_flowgraph, root))).json());
+            return images.map((pixels, i) => spade.pruneForSample(dense,
+                spade.augment(pixels, doc.config.augmentations, doc.config.seed + doc.samples[i].test_index, doc.config),
+                doc.config.densities, doc.config.ridge).map((l) => ({ weight: Array.from(l.weight), bias: Array.from(l.bias) })));
+        }""",
+        [site_url, document, [mnist_quick.test.pixels[s["test_index"]].tolist() for s in document["samples"]]])
+    for sample, found in zip(document["samples"], computed):
+        inputs = augment(mnist_quick.test.pixels[sample["test_index"]], c["augmentations"], c["seed"] + sample["test_index"],
+                         c["turn"], c["scale"], c["shift"], c["noise"])
+        want = prune_for_sample(layers, inputs, tuple(c["densities"]), c["ridge"])
+        for (w, b), layer in zip(want, found):
+            assert np.array_equal(np.array(layer["weight"]), w.ravel()) and np.array_equal(np.array(layer["bias"]), b)
+        if sample["test_index"] == 3:
+            for (w, b), layer in zip(want, shown["circuit"]["layers"]):   # the figure's: float32 parameters
+                assert np.array_equal(np.array(layer["weight"]), w.ravel().astype(np.float32))
+            assert shown["circuit"]["kept"] == sample["kept_weights"] and shown["circuit"]["prediction"] == sample["prediction"]
+    assert "the same kept weights, prediction and agreement" in shown["verdict"]
+    assert shown["flowgraph"]["values"] is not None and len(shown["flowgraph"]["visible"]) == shown["circuit"]["vertices"]
+
+    box = page.locator(".fg-circuit .fg-pad").bounding_box()
+    page.get_by_role("button", name="Clear the pad to draw").click()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.8, steps=8)
+    page.mouse.up()
+    page.wait_for_function("window.flowgraphReport.figures.get('live').figure.inspect().circuit?.label === 'your drawing'",
+                           timeout=10_000)
+    drawn = page.evaluate("window.flowgraphReport.figures.get('live').figure.inspect()")
+    assert drawn["verdict"] == "" and "drawing=" in page.evaluate("location.hash")
+    assert drawn["circuit"]["kept"] <= sum(round(d * w.size) for d, (w, _, _) in zip(c["densities"], layers))

@@ -10,6 +10,7 @@ from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
 from generator.chapters import attributions
 from generator.chapters import spade
+from generator.chapters import spade_backdoor
 from generator.chapters import stimuli
 from generator.chapters import tsne
 
@@ -23,6 +24,7 @@ CHAPTERS: dict[str, Chapter] = {
         stimuli.CHAPTER,
         attributions.CHAPTER,
         spade.CHAPTER,
+        spade_backdoor.CHAPTER,
     )
 }
 

@@ -14,11 +14,12 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article, studied_model, studied_round
-from generator.flowgraph.export import flowgraph_document, traces_document
+from generator.chapters.mnist_lottery import (INPUT_RANGE, INPUT_SHAPE, TEST_IMAGES, digit_article, published_graph,
+                                              studied_model, studied_round)
+from generator.flowgraph.export import flowgraph_document, traces_document, validate
 from generator.flowgraph.graph import check_exact, evaluate, flowgraph_from_sequential, simplify
-from generator.flowgraph.layout import layout_flowgraph
-from generator.inside.spade import augment, prune_for_sample
+from generator.flowgraph.layout import place_as
+from generator.inside.spade import as_model, circuit_model, dense_layers
 from generator.networks.config import require
 from generator.networks.data import load_mnist
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream, figure_entries
@@ -62,40 +63,32 @@ def tasks(config: SpadeConfig, upstream: dict[str, Upstream]) -> list:
     return []   # a circuit is a few milliseconds of least squares: the assembly makes them
 
 
-def dense_layers(model: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """(weight, bias, followed by a ReLU) of each Linear layer, in float64."""
-    modules = list(model)
-    return [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy(),
-             k + 1 < len(modules) and isinstance(modules[k + 1], nn.ReLU))
-            for k, m in enumerate(modules) if isinstance(m, nn.Linear)]
-
-
-def as_model(layers: list[tuple[np.ndarray, np.ndarray]], relu: list[bool]) -> nn.Sequential:
-    """The network of these layers, in float64 with float32 parameters: the flowgraph stores
-    parameters as float32, so the graph is then exactly this network."""
-    modules = []
-    for (weight, bias), on in zip(layers, relu):
-        linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(weight.astype(np.float32).astype(np.float64)))
-            linear.bias.copy_(torch.from_numpy(bias.astype(np.float32).astype(np.float64)))
-        modules += [linear, nn.ReLU()] if on else [linear]
-    return nn.Sequential(*modules).eval()
+def graph_layers(graph: dict) -> list[tuple[list, list]]:
+    """(weight, bias) of each layer as a flowgraph of an MLP stores them (float32), missing edges 0."""
+    columns: dict[int, list[dict]] = {}
+    for node in graph["nodes"]:
+        columns.setdefault(node["layer"], []).append(node)
+    order = {k: sorted(c, key=lambda n: n.get("index", n.get("unit", n.get("class", 0)))) for k, c in columns.items()}
+    place = {n["id"]: (k, i) for k, c in order.items() for i, n in enumerate(c)}
+    weights = {k: np.zeros((len(order[k]), len(order[k - 1])), dtype=np.float32) for k in order if k > 0}
+    for edge in graph["edges"]:
+        (k, j), (_, i) = place[edge["target"]], place[edge["source"]]
+        weights[k][j, i] = edge["weight"]
+    return [(weights[k].tolist(), np.array([n["bias"] for n in order[k]], dtype=np.float32).tolist())
+            for k in sorted(weights)]
 
 
 def circuit(config: SpadeConfig, dense: nn.Sequential, pixels: np.ndarray, seed: int) -> dict:
     """One sample's circuit: its network, exact flowgraph (simplified, not laid out), how big it
     is and whether it answers as the dense network does on the sample and its augmentations."""
+    model, inputs, kept = circuit_model(dense, pixels, seed, config)
     layers = dense_layers(dense)
-    inputs = augment(pixels, config.augmentations, seed, config.turn, config.scale, config.shift, config.noise)
-    pruned = prune_for_sample(layers, inputs, config.densities, config.ridge)
-    model = as_model(pruned, [relu for _, _, relu in layers])
     graph = simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * inputs.shape[1]))
     x = torch.from_numpy(inputs)
     reference = as_model([(w, b) for w, b, _ in layers], [relu for _, _, relu in layers])   # the dense network, in float64
     with torch.inference_mode():
         mine, theirs = model(x).argmax(1).numpy(), reference(x).argmax(1).numpy()
-    return {"model": model, "graph": graph, "inputs": inputs, "kept": int(sum(np.count_nonzero(w) for w, _ in pruned)),
+    return {"model": model, "graph": graph, "inputs": inputs, "kept": kept,
             "agrees": bool(mine[0] == theirs[0]), "augmentation_agreement": float(np.mean(mine == theirs)),
             "prediction": int(mine[0]), "dense_prediction": int(theirs[0])}
 
@@ -118,6 +111,15 @@ def circuits(config: SpadeConfig, upstream: Upstream) -> tuple[list[dict], dict,
         return rows, shown, seed
 
 
+def circuits_document(config: SpadeConfig, dense_flowgraph: str, rows: list[dict]) -> dict:
+    """What the page needs to compute any image's circuit as the build does, and the build's own."""
+    settings = {"augmentations": config.augmentations, "densities": list(config.densities), "ridge": config.ridge,
+                "turn": config.turn, "scale": config.scale, "shift": config.shift, "noise": config.noise,
+                "seed": config.seed}
+    return validate({"schema_version": 2, "experiment": ID, "dense_flowgraph": dense_flowgraph, "images": TEST_IMAGES,
+                     "config": settings, "samples": rows}, "circuits")
+
+
 FIGURES = {
     "circuit": Figure(
         "flowgraph", "A circuit for one image",
@@ -125,6 +127,13 @@ FIGURES = {
         "(the global lottery ticket has {ticket_vertices} and {ticket_edges}), evaluated on that image. It predicts "
         "{shown_prediction}, as the dense network does; on the image's {augmentations} augmentations it agrees with "
         "the dense network {shown_agreement} of the time.",
+        {"output": "all", "inputs": "pixels"}),
+    "live": Figure(
+        "spade", "A circuit for any image, computed here",
+        "Pick a test image or draw a digit: the page prunes the dense network for it on {augmentations} augmentations "
+        "(in a worker, by the same steps and arithmetic as the build, so a test image gets the build's circuit to the "
+        "last bit) and draws the circuit where its neurons sit in the dense network, evaluated on the image. For a "
+        "drawing the augmentations use the seed {seed_base}; test image i uses {seed_base} + i.",
         {"output": "all", "inputs": "pixels"}),
     "sizes": Figure(
         "altair", "How big a circuit for one image is",
@@ -136,7 +145,8 @@ FIGURES = {
 def assemble(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     up = upstream[UPSTREAM]
     rows, shown, seed = circuits(config, up)
-    graph = layout_flowgraph(shown["graph"], INPUT_SHAPE)
+    dense_path = published_graph(up, "dense")
+    graph = place_as(shown["graph"], up.output.documents[dense_path])
     _, exactness = check_exact(graph, shown["model"], torch.from_numpy(shown["inputs"]))
     row = rows[config.shown]
     test = load_mnist(up.config.data).test
@@ -157,21 +167,25 @@ def assemble(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict
         "edges_median": f"{statistics.median(r['edges'] for r in rows):g}",
         "edges_min": str(min(r["edges"] for r in rows)), "edges_max": str(max(r["edges"] for r in rows)),
         "vertices_median": f"{statistics.median(r['vertices'] for r in rows):g}",
-        "max_logit_error": f"{exactness['max_logit_error']:.1e}",
+        "max_logit_error": f"{exactness['max_logit_error']:.1e}", "seed_base": str(config.seed),
     }
     paths = {"flowgraph": chapter_data(ID, "flowgraph.json"), "traces": chapter_data(ID, "traces.json"),
-             "sizes": chapter_data(ID, "sizes.vl.json")}
+             "sizes": chapter_data(ID, "sizes.vl.json"), "circuits": chapter_data(ID, "circuits.json")}
     documents = {
         paths["flowgraph"]: flowgraph_document(ID, graph, list(INPUT_SHAPE), row["kept_weights"], {},
                                                input_range=list(INPUT_RANGE)),
         paths["traces"]: traces_document(ID, "flowgraph.json", [sample]),
         paths["sizes"]: charts.circuit_sizes(rows, ticket["edges"]),
+        paths["circuits"]: circuits_document(config, dense_path, rows),
     }
-    data = {"circuit": {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}, "sizes": {"spec": paths["sizes"]}}
+    data = {"circuit": {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}, "sizes": {"spec": paths["sizes"]},
+            # the live figure computes its circuits; its no-JS picture is the build's circuit of the first one
+            "live": {"circuits": paths["circuits"], "images": TEST_IMAGES, "flowgraph": paths["flowgraph"],
+                     "traces": paths["traces"]}}
     manifest = {"kind": "spade", "sparsity": [1 - d for d in config.densities], "vertices": row["vertices"],
                 "edges": row["edges"], "agrees_with_dense": row["agrees_with_dense"], "samples": rows,
                 "flowgraph": paths["flowgraph"], "test_index": row["test_index"]}
-    options = {"circuit": {"sample": sample["id"]}}
+    options = {"circuit": {"sample": sample["id"]}, "live": {"sample": sample["id"]}}
     return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data, options), documents=documents,
                          manifest=manifest)
 
@@ -184,6 +198,10 @@ def check(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict[st
         test = load_mnist(up.config.data).test
         dense = studied_model(up.config, up.results, "dense")
         found = circuit(config, dense, test.pixels[config.shown], config.seed + config.shown)
+    dense_graph = up.output.documents.get(published_graph(up, "dense"))
+    if dense_graph is None or graph_layers(dense_graph) != [(w.astype(np.float32).tolist(), b.astype(np.float32).tolist())
+                                                            for w, b, _ in dense_layers(dense)]:
+        raise BuildError(f"{published_graph(up, 'dense')} is not the whole dense network, whose weights the page prunes")
     published = output.documents.get(chapter_data(ID, "flowgraph.json"))
     if published is None:
         raise BuildError("flowgraph.json is missing")

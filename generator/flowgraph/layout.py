@@ -143,3 +143,11 @@ def subgraph_layouts(graph: dict) -> dict:
                 moved[node["id"]] = [x_of(node), round(middle + (k - (len(column) - 1) / 2) * gap, 2)]
         layouts[str(output["class"])] = moved
     return layouts
+
+
+def place_as(graph: dict, reference: dict) -> dict:
+    """A copy of a subgraph of `reference` (a laid-out graph with the same node ids) drawn where
+    its nodes sit in the reference: circuits cut from one network stay comparable by position."""
+    at = {node["id"]: (node["x"], node["y"]) for node in reference["nodes"]}
+    nodes = [{**node, "x": at[node["id"]][0], "y": at[node["id"]][1]} for node in graph["nodes"]]
+    return {**graph, "nodes": nodes, "layers": reference["layers"], "layout": reference["layout"]}

@@ -14,6 +14,8 @@ sampling).
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 SIDE = 28
 CENTRE = (SIDE - 1) / 2
@@ -68,10 +70,10 @@ def prune_for_sample(layers: list[tuple[np.ndarray, np.ndarray, bool]], inputs: 
     x, x_dense = inputs, inputs
     pruned = []
     for (weight, bias, relu), density in zip(layers, densities):
-        target = x_dense @ weight.T + bias
-        norms = np.sqrt((x * x).sum(axis=0))
+        target = affine(x_dense, weight, bias)
+        norms = np.sqrt(ordered_sum(x * x))
         score = (np.abs(weight) * norms[None, :]).ravel()
-        keep = max(1, int(round(density * weight.size)))
+        keep = max(1, round(density * weight.size))      # half to even, as the page rounds too
         kept = np.zeros(weight.size, dtype=bool)
         kept[np.argsort(-score, kind="stable")[:keep]] = True
         kept = kept.reshape(weight.shape)
@@ -81,9 +83,28 @@ def prune_for_sample(layers: list[tuple[np.ndarray, np.ndarray, bool]], inputs: 
             new_weight[j, columns], new_bias[j] = refit(x[:, columns], target[:, j], ridge)
         pruned.append((new_weight, new_bias))
         activate = (lambda v: np.maximum(v, 0.0)) if relu else (lambda v: v)
-        x = activate(x @ new_weight.T + new_bias)
-        x_dense = activate(x_dense @ weight.T + bias)
+        x = activate(affine(x, new_weight, new_bias))
+        x_dense = activate(target)
     return pruned
+
+
+# Sums in a fixed order (term by term, first to last), never BLAS's or numpy's pairwise order:
+# the page adds the same terms in the same order, so both get the same circuit to the last bit.
+
+def ordered_sum(rows: np.ndarray) -> np.ndarray:
+    """Σ over the first axis, first row first."""
+    total = np.zeros(rows.shape[1:])
+    for row in rows:
+        total = total + row
+    return total
+
+
+def affine(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x Wᵀ + b for x (N, in), W (out, in): each value Σᵢ x[:, i] W[:, i] in input order, then b."""
+    total = np.zeros((x.shape[0], weight.shape[0]))
+    for i in range(weight.shape[1]):
+        total = total + x[:, i, None] * weight[None, :, i]
+    return total + bias[None, :]
 
 
 def refit(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, float]:
@@ -91,9 +112,9 @@ def refit(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, float
     (Gaussian elimination with partial pivoting, as the page solves them)."""
     n, k = x.shape
     design = np.hstack([x, np.ones((n, 1))])
-    a = design.T @ design
+    a = ordered_sum(design[:, :, None] * design[:, None, :])
     a[np.arange(k), np.arange(k)] += ridge
-    solution = solve(a, design.T @ y)
+    solution = solve(a, ordered_sum(design * y[:, None]))
     return solution[:k], float(solution[k])
 
 
@@ -114,5 +135,37 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                 b[r] -= f * b[i]
     x = np.zeros(n)
     for i in range(n - 1, -1, -1):
-        x[i] = 0.0 if a[i, i] == 0 else (b[i] - a[i, i + 1:] @ x[i + 1:]) / a[i, i]
+        done = np.cumsum(a[i, i + 1:] * x[i + 1:])       # cumsum: a running sum, in order
+        x[i] = 0.0 if a[i, i] == 0 else (b[i] - (done[-1] if len(done) else 0.0)) / a[i, i]
     return x
+
+
+def dense_layers(model: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """(weight, bias, followed by a ReLU) of each Linear layer, in float64."""
+    modules = list(model)
+    return [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy(),
+             k + 1 < len(modules) and isinstance(modules[k + 1], nn.ReLU))
+            for k, m in enumerate(modules) if isinstance(m, nn.Linear)]
+
+
+def as_model(layers: list[tuple[np.ndarray, np.ndarray]], relu: list[bool]) -> nn.Sequential:
+    """The network of these layers, in float64 with float32 parameters: the flowgraph stores
+    parameters as float32, so the graph is then exactly this network."""
+    modules = []
+    for (weight, bias), on in zip(layers, relu):
+        linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weight.astype(np.float32).astype(np.float64)))
+            linear.bias.copy_(torch.from_numpy(bias.astype(np.float32).astype(np.float64)))
+        modules += [linear, nn.ReLU()] if on else [linear]
+    return nn.Sequential(*modules).eval()
+
+
+def circuit_model(dense: nn.Sequential, pixels: np.ndarray, seed: int, settings) -> tuple[nn.Sequential, np.ndarray, int]:
+    """One image's circuit: (its network, the augmentations it was fitted on, the weights it
+    keeps). `settings` has augmentations, turn, scale, shift, noise, densities and ridge."""
+    layers = dense_layers(dense)
+    inputs = augment(pixels, settings.augmentations, seed, settings.turn, settings.scale, settings.shift, settings.noise)
+    pruned = prune_for_sample(layers, inputs, settings.densities, settings.ridge)
+    kept = int(sum(np.count_nonzero(w) for w, _ in pruned))
+    return as_model(pruned, [relu for _, _, relu in layers]), inputs, kept

@@ -154,7 +154,7 @@ def _load(folder: Path, parse, check=None):
 def _check_documents(output: ChapterOutput) -> None:
     from generator.flowgraph.export import validate
     for path, document in output.documents.items():
-        name = next((n for n in ("flowgraph", "traces", "embedding", "stimuli", "attributions") if path.endswith(f"/{n}.json")), None)
+        name = next((n for n in ("flowgraph", "traces", "embedding", "stimuli", "attributions", "circuits") if path.endswith(f"/{n}.json")), None)
         if name:
             validate(document, name)
 

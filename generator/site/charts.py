@@ -177,3 +177,24 @@ def circuit_sizes(rows: list[dict], ticket_edges: int) -> dict:
     text = ref.mark_text(align="right", baseline="top", dx=-4, dy=4, color=LAYER_COLORS[1], fontSize=12).encode(
         x=alt.X("edges:Q", scale=scale), y=alt.value(0), text="label:N")
     return spec(alt.layer(bars, rule, text).properties(width="container", height=220))
+
+
+def trigger_auc(rows: list[dict], methods: list[str]) -> dict:
+    """Trigger-detection ROC AUC per attribution method, on the dense network and on the SPADE
+    circuits: one point per seed (mean over its images), a tick at the mean over seeds.
+    rows: method, network, seed, auc."""
+    networks = ["dense network", "SPADE circuit"]
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("method:N", sort=methods, title=None),
+        yOffset=alt.YOffset("network:N", sort=networks),
+        color=alt.Color("network:N", sort=networks, scale=alt.Scale(domain=networks, range=LAYER_COLORS[:2]),
+                        legend=alt.Legend(orient="top", title=None)))
+    x = alt.X("auc:Q", scale=alt.Scale(domain=[0.4, 1]), title="ROC AUC of |attribution| for trigger pixels")
+    points = base.mark_point(filled=True, size=45, opacity=0.8).encode(
+        x=x, tooltip=[alt.Tooltip("method:N"), alt.Tooltip("network:N"), alt.Tooltip("seed:N"),
+                      alt.Tooltip("auc:Q", format=".3f")])
+    means = base.mark_tick(thickness=2, size=14).encode(
+        x=alt.X("mean(auc):Q", scale=alt.Scale(domain=[0.4, 1])),
+        tooltip=[alt.Tooltip("method:N"), alt.Tooltip("network:N"), alt.Tooltip("mean(auc):Q", format=".3f", title="mean over seeds")])
+    chance = alt.Chart(alt.Data(values=[{"auc": 0.5}])).mark_rule(strokeDash=[4, 3], color="#777").encode(x=alt.X("auc:Q"))
+    return spec(alt.layer(chance, means, points).properties(width="container", height=40 * len(methods)))

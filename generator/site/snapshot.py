@@ -87,9 +87,11 @@ def label_style(px: float, view_scale: float, fit: float) -> str:
     return "<style>" + "\n".join(rules) + "</style>"
 
 
-def flowgraph_svg(graph: dict, options: dict, samples: list[dict], width_px: int = DISPLAY_WIDTH) -> str:
+def flowgraph_svg(graph: dict, options: dict, samples: list[dict], width_px: int = DISPLAY_WIDTH,
+                  subset: set[str] | None = None, positions: dict[str, tuple[float, float]] | None = None) -> str:
     """The flowgraph figure's first view: the output, input mode and sample of `options`, drawn
-    for `width_px` of a DISPLAY_WIDTH-wide picture."""
+    for `width_px` of a DISPLAY_WIDTH-wide picture; `subset` and `positions`: only those nodes,
+    there (the paths figure)."""
     nodes = graph["nodes"]
     index = {n["id"]: i for i, n in enumerate(nodes)}
     output = str(options.get("output", "all"))
@@ -98,10 +100,11 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict], width_px: int
     values = Evaluator(graph).values(np.array([sample["pixels"]]) / 255.0)[0] if sample else None
 
     keep = ancestors(graph, f"y{output}") if output != "all" and f"y{output}" in index else {n["id"] for n in nodes}
+    keep = keep if subset is None else keep & subset
     if filters_mode:
         keep = {i for i in keep if nodes[index[i]]["kind"] != "input"}
     layout = graph.get("subgraph_layouts", {}).get(output, {}) if output != "all" else {}
-    pos = {n["id"]: tuple(layout.get(n["id"], (n["x"], n["y"]))) for n in nodes}
+    pos = positions or {n["id"]: tuple(layout.get(n["id"], (n["x"], n["y"]))) for n in nodes}
     image = len(graph["input_shape"]) == 2
     cell = graph["layout"].get("pixel_cell", 12)
 
@@ -417,6 +420,39 @@ def preview_png(svg: str) -> bytes:
     return vlc.svg_to_png(framed, scale=1)
 
 
+def paths_between(graph: dict, ids: list[str]) -> set[str]:
+    """The nodes on a path from one of `ids` to another (graph.js pathsBetween, for the picture)."""
+    downstream: dict[str, list[str]] = {}
+    for e in graph["edges"]:
+        downstream.setdefault(e["source"], []).append(e["target"])
+    keep = set(ids)
+    for a in ids:
+        down, stack = {a}, [a]
+        while stack:
+            for t in downstream.get(stack.pop(), []):
+                if t not in down:
+                    down.add(t)
+                    stack.append(t)
+        for b in ids:
+            if b != a and b in down:
+                keep |= down & ancestors(graph, b)
+    return keep
+
+
+def compact_positions(graph: dict, keep: set[str]) -> dict[str, tuple[float, float]]:
+    """graph.js compactLayout: each layer a column, its nodes (in the full layout's order) spread evenly."""
+    columns: dict[int, list[dict]] = {}
+    for n in graph["nodes"]:
+        if n["id"] in keep:
+            columns.setdefault(n["layer"], []).append(n)
+    pos = {n["id"]: (n["x"], n["y"]) for n in graph["nodes"]}
+    for column, layer in enumerate(sorted(columns)):
+        members = sorted(columns[layer], key=lambda n: (n["y"], n["x"]))
+        for k, n in enumerate(members):
+            pos[n["id"]] = (column * 260.0, (k - (len(members) - 1) / 2) * 56.0)
+    return pos
+
+
 def _attr(svg: str, name: str) -> str:
     head = svg[:svg.index(">")]
     return head.split(f' {name}="', 1)[1].split('"', 1)[0] if f' {name}="' in head else ""
@@ -435,8 +471,11 @@ def figure_snapshot(figure: dict, documents: dict[str, object], files: dict[str,
         return tsne_svg(documents[data["embedding"]], figure["options"])
     graph = documents[data["flowgraph"]]
     samples = documents[data["traces"]]["samples"] if "traces" in data else []
-    if figure["kind"] in ("flowgraph", "live"):
+    if figure["kind"] in ("flowgraph", "live", "spade"):
         return flowgraph_svg(graph, figure["options"], samples)
+    if figure["kind"] == "paths":
+        keep = paths_between(graph, [i for i in figure["options"]["pins"].split(",") if i])
+        return flowgraph_svg(graph, figure["options"], samples, subset=keep, positions=compact_positions(graph, keep))
     if figure["kind"] == "filters":
         return filters_svg(graph, figure["options"], samples)
     if figure["kind"] in ("episode", "balance"):

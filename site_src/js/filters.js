@@ -226,6 +226,6 @@ export function sampleChoice(s) {
   const wrong = s.prediction !== s.label;
   return {
     value: s.id,
-    text: `#${s.test_index}: ${s.label === 8 ? "an" : "a"} ${s.label}, predicted ${s.prediction}${wrong ? " ✗ wrong" : ""}`, // "an 8"
+    text: `#${s.test_index}: ${s.label === 8 ? "an" : "a"} ${s.label}${s.note ? ` ${s.note}` : ""}, predicted ${s.prediction}${wrong ? " ✗ wrong" : ""}`, // "an 8"
   };
 }

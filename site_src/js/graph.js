@@ -279,3 +279,42 @@ export function deadNodes(g, mask) {
   }
   return dead;
 }
+
+// The nodes on a path from one of `ids` to another (one id alone: it and its neighbours): what a
+// pinned view shows.
+export function pathsBetween(g, ids) {
+  const keep = new Set(ids);
+  const up = new Map(); // id -> its ancestors, walked once
+  for (const a of ids) {
+    const down = descendants(g, a);
+    for (const b of ids) {
+      if (a === b || !down.has(b)) continue;
+      if (!up.has(b)) up.set(b, ancestors(g, b));
+      for (const id of down) if (up.get(b).has(id)) keep.add(id);
+    }
+  }
+  if (ids.length === 1) {
+    const i = g.index.get(ids[0]);
+    for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) keep.add(g.ids[g.sources[j]]);
+    for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1]; j++) keep.add(g.ids[g.edgeTarget[g.outEdges[j]]]);
+  }
+  return keep;
+}
+
+// A compact layout for a handful of nodes: each layer a column (in the full layout's order, at
+// its x), its nodes spread evenly.
+export function compactLayout(graph, subset) {
+  const byLayer = new Map();
+  graph.nodes.forEach((d, i) => {
+    if (!subset[i]) return;
+    if (!byLayer.has(d.layer)) byLayer.set(d.layer, []);
+    byLayer.get(d.layer).push(i);
+  });
+  const positions = graph.nodes.map((d) => ({ x: d.x, y: d.y }));
+  const layers = [...byLayer.keys()].sort((a, b) => a - b);
+  layers.forEach((layer, column) => {
+    const members = byLayer.get(layer).sort((a, b) => graph.nodes[a].y - graph.nodes[b].y || graph.nodes[a].x - graph.nodes[b].x);
+    members.forEach((i, k) => { positions[i] = { x: column * 260, y: (k - (members.length - 1) / 2) * 56 }; });
+  });
+  return positions;
+}

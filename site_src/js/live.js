@@ -5,7 +5,7 @@
 // between them. Every choice lives in the URL hash.
 
 import { draw as drawFlowgraph } from "./flowgraph.js";
-import { ancestors, compile, descendants, pixelInputs } from "./graph.js";
+import { compactLayout, compile, pathsBetween, pixelInputs } from "./graph.js";
 import { createPad, decodePixels, encodePixels } from "./pad.js";
 import { sampleChoice } from "./filters.js";
 import { format2 } from "./constants.js";
@@ -382,19 +382,7 @@ export function draw(element, data, options = {}) {
       pinBox.append("p").attr("class", "fg-note").text("Pin nodes (shift-click, or “pin” in a node's panel) to see the paths between them here.");
       return;
     }
-    const keep = new Set(ids);
-    for (const a of ids) {
-      const down = descendants(g, a);
-      for (const b of ids) if (a !== b && down.has(b)) {
-        const up = ancestors(g, b);
-        for (const id of down) if (up.has(id)) keep.add(id);
-      }
-    }
-    if (ids.length === 1) { // one pin: it and its neighbours
-      const i = g.index.get(ids[0]);
-      for (let j = g.offsets[i]; j < g.offsets[i + 1]; j++) keep.add(g.ids[g.sources[j]]);
-      for (let j = g.outOffsets[i]; j < g.outOffsets[i + 1]; j++) keep.add(g.ids[g.edgeTarget[g.outEdges[j]]]);
-    }
+    const keep = pathsBetween(g, ids);
     const subset = Uint8Array.from(graph.nodes, (d) => (keep.has(d.id) ? 1 : 0));
     pinBox.append("p").attr("class", "fg-pins-title").text(`Pinned: ${ids.join(", ")}. `
       + `${ids.length > 1 ? "The paths between them" : "It and its neighbours"}: ${keep.size} nodes.`);
@@ -529,25 +517,6 @@ export function findExamples(graph) {
 function format2Small(v) {
   return v >= 0.01 ? format2(v) : v.toPrecision(2);
 }
-
-// A compact layout for a handful of nodes: each layer a column (in the full layout's order, at
-// its x), its nodes spread evenly.
-export function compactLayout(graph, subset) {
-  const byLayer = new Map();
-  graph.nodes.forEach((d, i) => {
-    if (!subset[i]) return;
-    if (!byLayer.has(d.layer)) byLayer.set(d.layer, []);
-    byLayer.get(d.layer).push(i);
-  });
-  const positions = graph.nodes.map((d) => ({ x: d.x, y: d.y }));
-  const layers = [...byLayer.keys()].sort((a, b) => a - b);
-  layers.forEach((layer, column) => {
-    const members = byLayer.get(layer).sort((a, b) => graph.nodes[a].y - graph.nodes[b].y || graph.nodes[a].x - graph.nodes[b].x);
-    members.forEach((i, k) => { positions[i] = { x: column * 260, y: (k - (members.length - 1) / 2) * 56 }; });
-  });
-  return positions;
-}
-
 
 // The page's side of scorer.js: one request at a time; a request made while another is running
 // replaces any that was waiting, so a dragged slider is scored at its latest position.

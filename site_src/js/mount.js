@@ -13,6 +13,8 @@ import { draw as drawBalance } from "./balance.js";
 import { draw as drawTsne } from "./tsne.js";
 import { draw as drawStimuli } from "./stimuli.js";
 import { draw as drawAttributions } from "./attributions.js";
+import { draw as drawCircuit } from "./circuit.js";
+import { draw as drawPaths } from "./paths.js";
 import { loadTestImages } from "./images.js";
 import { DEFAULT_OPTIONS, DEFAULT_PALETTE, STATE_KEYS } from "./constants.js";
 import { addDownloads } from "./download.js";
@@ -119,13 +121,14 @@ function documentAndImages(key) {
     const path = mount.dataset[key];
     if (!path || !images) throw new Error(`data-${key} and data-images are needed`);
     const [doc, testImages] = await Promise.all([loadJson(path), loadImages(images)]);
-    return { [key]: doc, images: testImages, load: loadJson };
+    return { [key]: doc, images: testImages, load: loadJson, siteRoot: SITE_ROOT.href };
   };
 }
 
 // The figure kinds: data-kind -> how to load its data and draw it.
 const KINDS = {
   flowgraph: { load: loadGraph, draw: drawFlowgraph },
+  paths: { load: loadGraph, draw: drawPaths },
   filters: { load: loadGraph, draw: drawFilters },
   altair: { load: loadSpec, draw: drawAltair },
   episode: { load: loadEpisode, draw: drawEpisode },
@@ -134,6 +137,7 @@ const KINDS = {
   tsne: { load: documentAndImages("embedding"), draw: drawTsne },
   stimuli: { load: documentAndImages("stimuli"), draw: drawStimuli },
   attributions: { load: documentAndImages("attributions"), draw: drawAttributions },
+  spade: { load: documentAndImages("circuits"), draw: drawCircuit },
 };
 
 // Figures that react to each other (a click on a chart's round opens it in the live figure)

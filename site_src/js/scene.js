@@ -68,7 +68,11 @@ export function flowgraphScene(graph, view) {
     if (view.pins.has(i)) node.bold = true;
     return node;
   });
-  const titles = layerTitles(graph, positions, visible);
+  // Pixels drawn where they are in the image (not moved by a compact layout): the image frame
+  // and the input title go with the grid.
+  const onGrid = g.image && nodes.every((d, i) => d.kind !== "input" || !visible[i]
+    || (positions[i].x === d.x && positions[i].y === d.y));
+  const titles = layerTitles(graph, positions, visible, onGrid);
   const { images, links } = view.filterMode ? filterImages(graph, positions, visible, input, titles, view.palette)
     : { images: [], links: [] };
   // Layer titles sit above the highest visible thing.
@@ -79,7 +83,7 @@ export function flowgraphScene(graph, view) {
     if (!title.header) Object.assign(title, { y: highest - 26, above: highest });
   }
   const cell = fg.layout.pixel_cell ?? 12;
-  const grid = g.image && !view.filterMode && fg.layout.pixel_origin
+  const grid = onGrid && !view.filterMode && fg.layout.pixel_origin
     ? { x: fg.layout.pixel_origin[0], y: fg.layout.pixel_origin[1], size: g.shape[1] * cell,
       image: input?.pixels ? sampleImage(input.pixels) : null }
     : null;
@@ -177,12 +181,12 @@ function sceneNode({ g, fg, isConstant }, d, i, { positions, values, prediction,
 
 // A layer's title stands over its column as it is now (a compact layout moves columns); where
 // columns are close (a narrow figure), titles shorten rather than disappear.
-function layerTitles({ fg, g, nodes }, positions, visible) {
+function layerTitles({ fg, g, nodes }, positions, visible, onGrid) {
   const cell = fg.layout.pixel_cell ?? 12;
   return (fg.layers ?? []).map((layer) => {
     const first = nodes.findIndex((d, i) => visible[i] && d.layer === layer.layer);
     if (first < 0) return null;
-    const x = layer.layer === 0 && g.image ? fg.layout.pixel_origin[0] + (g.shape[1] * cell) / 2
+    const x = layer.layer === 0 && onGrid ? fg.layout.pixel_origin[0] + (g.shape[1] * cell) / 2
       : nodes[first].channel !== undefined ? layer.x + (fg.layout.map_cell ?? 6) * 11 : positions[first].x;
     const short = layer.name.replace(/^hidden /, "h").replace(/^output$/, "out").replace(/^input$/, "in").replace(/^conv /, "c");
     return { x, y: 0, text: layer.name, short };
@@ -254,7 +258,7 @@ export function viewSentence({ g, outputs, visible, edgesVisible, state, input, 
   if (input?.sample && input.sample.label !== undefined) {
     const s = input.sample;
     const verdict = s.label === prediction ? "correct" : "wrong";
-    text += ` Input: test image #${s.test_index}, a ${s.label}, predicted ${prediction} (${verdict}).`;
+    text += ` Input: test image #${s.test_index}, a ${s.label}${s.note ? ` ${s.note}` : ""}, predicted ${prediction} (${verdict}).`;
   } else if (input) {
     text += ` Input: ${input.label ?? "a custom input"}${prediction !== null ? `, predicted ${outputs.find((d) => d.class === prediction)?.name ?? prediction}` : ""}.`;
   } else {
