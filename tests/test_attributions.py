@@ -61,14 +61,23 @@ def test_exact_contributions_are_gradient_times_input_and_add_up_to_the_logit(qu
         assert contributions.sum() + constant == pytest.approx(logit, abs=1e-9)
 
 
-def test_the_chapter_publishes_every_method_for_both_networks(quick_build, manifest):
+def test_the_chapter_publishes_every_method_for_every_network(quick_build, manifest):
     document = json.loads((quick_build["data"] / "attributions" / "attributions.json").read_text())
     entry = manifest["experiments"]["attributions"]
     assert entry["methods"] == [*METHODS, "exact"] and len(entry["images"]) == 10
     assert entry["contribution_check"] < 1e-9
+    assert [n["id"] for n in document["networks"]] == ["dense", "pruned", "spade"]
     for network in document["networks"]:
         assert set(document["maps"][network["id"]]) == set(entry["methods"])
         assert all(len(maps) == len(document["images"]) for maps in document["maps"][network["id"]].values())
+    # The SPADE row's circuits are the spade chapter's for the same images.
+    circuits = {s["test_index"]: s for s in manifest["experiments"]["spade"]["samples"]}
+    spade = document["networks"][2]
+    shared = [(k, image["test_index"]) for k, image in enumerate(document["images"]) if image["test_index"] in circuits]
+    assert shared
+    for k, i in shared:
+        graph = json.loads((quick_build["site"] / spade["flowgraphs"][k]).read_text())
+        assert len(graph["edges"]) == circuits[i]["edges"] and spade["targets"][k] == circuits[i]["prediction"]
 
 
 @pytest.mark.browser
@@ -76,11 +85,11 @@ def test_the_page_computes_the_exact_contributions_python_does(page, site_url, q
     document = json.loads((quick_build["data"] / "attributions" / "attributions.json").read_text())
     page.goto(site_url + "figures/attributions/maps/#sample=4&output=9")
     page.wait_for_function(READY, timeout=20_000)
-    page.wait_for_function("window.flowgraphReport.figures.get('maps').figure.inspect().rows.length === 2", timeout=10_000)
+    page.wait_for_function("window.flowgraphReport.figures.get('maps').figure.inspect().rows.length === 3", timeout=10_000)
     shown = page.evaluate("window.flowgraphReport.figures.get('maps').figure.inspect()")
     pixels = mnist_quick.test.pixels[document["images"][4]["test_index"]]
     for row, network in zip(shown["rows"], document["networks"]):
-        graph = json.loads((quick_build["site"] / network["flowgraph"]).read_text())
+        graph = json.loads((quick_build["site"] / (network.get("flowgraph") or network["flowgraphs"][4])).read_text())
         contributions, constant, logit = exact_contributions(graph, pixels, 9)
         assert row["target"] == 9 and row["built"] == []     # Captum's maps are of the predicted logit only
         assert np.allclose(row["contributions"], contributions, atol=1e-12)

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from generator.chapters.mnist_lottery import TEST_IMAGES, published_graph, studied_model, test_images_file
-from generator.flowgraph.export import validate
-from generator.flowgraph.graph import Evaluator
+from generator.chapters.mnist_lottery import (INPUT_RANGE, INPUT_SHAPE, TEST_IMAGES, published_graph, studied_model,
+                                              test_images_file)
+from generator.flowgraph.export import flowgraph_document, validate
+from generator.flowgraph.graph import Evaluator, flowgraph_from_sequential, simplify
+from generator.flowgraph.layout import place_as
 from generator.inside.attributions import METHODS, attribute, exact_contributions
+from generator.inside.spade import circuit_model
 from generator.networks.config import require
 from generator.networks.data import load_mnist
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream, figure_entries
@@ -22,6 +25,7 @@ from generator.pipeline.paths import chapter_data
 
 ID = "attributions"
 UPSTREAM = "mnist-mlp-lth"
+SPADE = "spade"      # its circuits, one per image, are the third row
 NETWORKS = (("dense", "dense network", "dense"), ("pruned", "lottery ticket", "shown"))
 EXACT = {"id": "exact", "name": "exact (the graph)", "signed": True}
 
@@ -60,14 +64,17 @@ def _round(values: np.ndarray) -> list[float]:
     return [float(f"{v:.4g}") for v in values]
 
 
-def attributions_document(config: AttributionConfig, upstream: dict[str, Upstream], first: int | None = None) -> dict:
-    """On one BLAS thread, so the numbers are the same in a worker and in the main process.
-    first: only the first images (what the check recomputes)."""
+def attributions_document(config: AttributionConfig, upstream: dict[str, Upstream],
+                          first: int | None = None) -> tuple[dict, dict[str, dict]]:
+    """The document and the SPADE circuits' graphs it points to (by path). On one BLAS thread, so
+    the numbers are the same in a worker and in the main process. first: only the first images
+    (what the check recomputes)."""
     with threadpool_limits(1):
         return _attributions_document(config, upstream, first)
 
 
-def _attributions_document(config: AttributionConfig, upstream: dict[str, Upstream], first: int | None) -> dict:
+def _attributions_document(config: AttributionConfig, upstream: dict[str, Upstream],
+                           first: int | None) -> tuple[dict, dict[str, dict]]:
     up = upstream[UPSTREAM]
     test = load_mnist(up.config.data).test
     chosen = chosen_images(test.labels, config.per_class)[:first]
@@ -86,12 +93,40 @@ def _attributions_document(config: AttributionConfig, upstream: dict[str, Upstre
         networks.append({"id": network, "name": name, "flowgraph": path, "targets": targets.tolist(),
                          "logits": [float(l) for _, _, l in exact], "constants": [float(k) for _, k, _ in exact],
                          "check": max(abs(c.sum() + k - l) for c, k, l in exact)})
+    circuits, maps["spade"] = spade_row(config, upstream, chosen, pixels)
+    networks.append(circuits.pop("entry"))
     methods = [{"id": m, "name": METHODS[m].name, "signed": METHODS[m].signed} for m in METHODS] + [EXACT]
     return validate({"schema_version": 2, "experiment": ID, "images_file": TEST_IMAGES,
                      "images": [{"test_index": i, "label": int(test.labels[i])} for i in chosen],
                      "methods": methods, "networks": networks, "maps": maps,
                      "settings": {"occlusion_patch": config.occlusion_patch, "occlusion_stride": config.occlusion_stride,
-                                  "integrated_gradients_steps": config.integrated_gradients_steps}}, "attributions")
+                                  "integrated_gradients_steps": config.integrated_gradients_steps}}, "attributions"), circuits
+
+
+def spade_row(config: AttributionConfig, upstream: dict[str, Upstream], chosen: list[int],
+              pixels: np.ndarray) -> tuple[dict, dict]:
+    """The same methods on each image's own SPADE circuit (made as the spade chapter makes it, for
+    that image): ({"entry": the network's entry, path: circuit graph, ...}, {method: maps})."""
+    up, spade = upstream[UPSTREAM], upstream[SPADE]
+    dense = studied_model(up.config, up.results, "dense")
+    positions = up.output.documents[published_graph(up, "dense")]
+    graphs, maps, exact, targets = {}, {m: [] for m in METHODS}, [], []
+    for k, i in enumerate(chosen):
+        model, _, _ = circuit_model(dense, pixels[k], spade.config.seed + i, spade.config)
+        graph = place_as(simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * pixels.shape[1])), positions)
+        target = int(Evaluator(graph).outputs(pixels[k:k + 1] / 255.0).argmax())
+        graphs[chapter_data(ID, f"spade-{i}.json")] = flowgraph_document(
+            ID, graph, list(INPUT_SHAPE), int(sum(np.count_nonzero(p.detach().numpy()) for n, p in model.named_parameters()
+                                                  if n.endswith("weight"))), {}, input_range=list(INPUT_RANGE))
+        for method in METHODS:
+            maps[method].append(_round(attribute(method, model, pixels[k:k + 1], [target], config)[0]))
+        exact.append(exact_contributions(graph, pixels[k], target))
+        targets.append(target)
+    maps["exact"] = [_round(c) for c, _, _ in exact]
+    entry = {"id": "spade", "name": "SPADE circuit", "flowgraphs": list(graphs), "targets": targets,
+             "logits": [float(l) for _, _, l in exact], "constants": [float(c) for _, c, _ in exact],
+             "check": max(abs(c.sum() + k - l) for c, k, l in exact)}
+    return {"entry": entry, **graphs}, maps
 
 
 def agreement(document: dict) -> dict[str, dict[str, float]]:
@@ -117,7 +152,8 @@ FIGURES = {
     "maps": Figure(
         "attributions", "Which pixels each answer rests on",
         "For one test image (pick another, or draw your own), each method's map of the pixels behind the logit the "
-        "network predicts, the dense network above its lottery ticket; the sign palette's colours are positive and "
+        "network predicts: the dense network, its lottery ticket, and the circuit SPADE makes for this image alone; "
+        "the sign palette's colours are positive and "
         "negative, stronger is larger (each map scaled to its own largest value; saliency has no sign). The last "
         "column is exact and computed here from the graph: on this image the network is one affine function, and "
         "the contributions add up, with its constant, to the logit.",
@@ -126,7 +162,7 @@ FIGURES = {
 
 
 def assemble(config: AttributionConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
-    document = attributions_document(config, upstream)
+    document, circuits = attributions_document(config, upstream)
     with threadpool_limits(1):
         table = agreement(document)
     check = max(n["check"] for n in document["networks"])
@@ -142,7 +178,7 @@ def assemble(config: AttributionConfig, results: dict[str, TaskResult], upstream
                 "images": [image["test_index"] for image in document["images"]], "contribution_check": check,
                 "attributions": path}
     files = {TEST_IMAGES: test_images_file(load_mnist(upstream[UPSTREAM].config.data).test)}
-    return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data), documents={path: document},
+    return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data), documents={path: document, **circuits},
                          manifest=manifest, files=files)
 
 
@@ -155,7 +191,7 @@ def check(config: AttributionConfig, results: dict[str, TaskResult], upstream: d
     if max(n["check"] for n in shipped["networks"]) > 1e-9:
         raise BuildError("the exact contributions do not add up to the logits")
     # Every method again on the first image (all of them would double a warm build's checks).
-    again = attributions_document(config, upstream, first=1)
+    again, _ = attributions_document(config, upstream, first=1)
     for network, redone in zip(shipped["networks"], again["networks"]):
         if (network["targets"][:1], network["logits"][:1], network["constants"][:1]) != \
                 (redone["targets"], redone["logits"], redone["constants"]):
@@ -172,7 +208,7 @@ CHAPTER = Chapter(
     tasks=tasks,
     assemble=assemble,
     check=check,
-    builds_on=(UPSTREAM,),
+    builds_on=(UPSTREAM, SPADE),
     headline="{methods} beside the exact contribution of every pixel, which sums to the logit within "
              "{contribution_check}",
     key_figure="maps",

@@ -28,7 +28,7 @@ export function draw(element, data, options = {}) {
   const onChange = options.onChange ?? (() => {});
   let palette = options.palette;
   const state = { sample: "0", output: "", drawing: "" };
-  const graphs = new Map(); // network id -> {g, outputs: node index per class}
+  const graphs = new Map(); // flowgraph path -> {g, outputs: node index per class}
 
   const root = d3.select(element).append("div").attr("class", "fg-attributions");
   const strip = root.append("div").attr("class", "fg-attr-strip").attr("role", "group").attr("aria-label", "test images");
@@ -50,7 +50,8 @@ export function draw(element, data, options = {}) {
     drawnTimer = setTimeout(() => { state.drawing = encodePixels(drawing); publish(); }, 400);
   } });
   drawRow.append("p").attr("class", "fg-tsne-draw-note").text("The methods of the middle columns ran when the report "
-    + "was built, on its test images; for your digit only the exact contributions can be computed here, and they are.");
+    + "was built, on its test images; for your digit only the exact contributions can be computed here, and they are. "
+    + "SPADE's circuits were made for the report's test images: the SPADE chapter makes one for your digit.");
   let drawing = null;
 
   const controls = root.append("div").attr("class", "fg-controls");
@@ -63,15 +64,15 @@ export function draw(element, data, options = {}) {
   const grid = root.append("div").attr("class", "fg-attr-grid").attr("role", "table");
   const sums = root.append("div").attr("class", "fg-attr-sums").attr("aria-live", "polite");
 
-  async function graphOf(network) {
-    if (!graphs.has(network.id)) {
-      const json = await data.load(network.flowgraph);
+  async function graphOf(network, path) {
+    if (!graphs.has(path)) {
+      const json = await data.load(path);
       const g = compile(json);
       const outputs = [];
       json.nodes.forEach((node, i) => { if (node.kind === "output") outputs[node.class] = i; });
-      graphs.set(network.id, { g, outputs });
+      graphs.set(path, { g, outputs });
     }
-    return graphs.get(network.id);
+    return graphs.get(path);
   }
 
   let shown = null; // what is drawn now: {pixels, label, rows: [{network, target, exact, maps}]}
@@ -87,7 +88,9 @@ export function draw(element, data, options = {}) {
     outputSelect.property("value", state.output);
     const rows = [];
     for (const network of doc.networks) {
-      const { g, outputs } = await graphOf(network);
+      // A network per image (SPADE's circuits) exists for the report's test images only.
+      if (network.flowgraphs && !fromTest) { rows.push({ network, target: null, exact: null, maps: doc.methods.map(() => null) }); continue; }
+      const { g, outputs } = await graphOf(network, network.flowgraphs ? network.flowgraphs[k] : network.flowgraph);
       if (mine !== ticket) return;
       const inputs = pixelInputs(pixels);
       const predicted = exactContributions(g, inputs, outputs[0]).values;
@@ -119,7 +122,7 @@ export function draw(element, data, options = {}) {
     let missing = false;
     for (const row of shown.rows) {
       grid.append("div").attr("class", "fg-attr-row-head").attr("role", "rowheader")
-        .text(`${row.network.name}, logit ${row.target}`);
+        .text(row.exact ? `${row.network.name}, logit ${row.target}` : `${row.network.name}: made for the report's test images`);
       grid.append("div").attr("class", "fg-attr-cell").node().appendChild(sampleImage(shown.pixels));
       row.maps.forEach((values, j) => {
         const cell = grid.append("div").attr("class", "fg-attr-cell").attr("data-method", doc.methods[j].id)
@@ -134,7 +137,7 @@ export function draw(element, data, options = {}) {
     sums.selectAll("*").remove();
     if (missing) sums.append("p").attr("class", "fg-attr-note").text(`—: ${NONE}.`);
     sums.append("p").text(`On ${shown.label}:`);
-    for (const row of shown.rows) {
+    for (const row of shown.rows.filter((r) => r.exact)) {
       const total = row.exact.contributions.reduce((a, b) => a + b, 0);
       sums.append("p").attr("class", "fg-attr-sum").attr("data-network", row.network.id)
         .text(`${row.network.name}: logit ${row.target} = ${format2(total)} from the pixels ${signed2(row.exact.constant)} `
@@ -168,7 +171,7 @@ export function draw(element, data, options = {}) {
     update(next) { apply({ ...next, output: next.output === "all" ? "" : next.output }); },
     setPalette(name) { palette = name; paint(); },
     inspect: () => ({ state: { ...state }, label: shown?.label ?? null,
-      rows: (shown?.rows ?? []).map((row) => ({ network: row.network.id, target: row.target, constant: row.exact.constant,
+      rows: (shown?.rows ?? []).filter((row) => row.exact).map((row) => ({ network: row.network.id, target: row.target, constant: row.exact.constant,
         logit: row.exact.logit, contributions: Array.from(row.exact.contributions),
         built: row.maps.map((m, j) => (m && doc.methods[j].id !== "exact" ? doc.methods[j].id : null)).filter(Boolean) })) }),
     exports() {
