@@ -239,14 +239,17 @@ def _provenance(chapter: str, page) -> str:
             return "unknown"
         source = f"taken from the cache (computed {entry.get('date', '?')})" if entry.get("cached") else "computed in this build"
         return f"{entry.get('seconds', '?')} s, {source}"
-    tasks = "\n".join(f"| {t['task']} | {when(t)} |" for t in record.get("tasks", []))
+    # one row per task and one for the assembly (a chapter without tasks has that row alone: no
+    # blank line, which would end the table)
+    runs = "\n".join([f"| {t['task']} | {when(t)} |" for t in record.get("tasks", [])]
+                     + [f"| assembling the figures and documents | {when(record.get('assembly'))} |"])
     return (f'## How this was made {{ #how-this-was-made }}\n\n'
             f'Every number on this page comes from the build of {build["date"]} with the `{build["profile"]}` '
             f'profile, from {code}, on Python {build["python"]} with {packages}. '
             f'Its settings are below and in [config.json]({config_link}); `make site` makes it all again.\n\n'
             f'<details class="fg-provenance" markdown="1"><summary>Settings of this chapter</summary>\n\n'
             f'| setting | value |\n|---|---|\n{rows}\n\n</details>\n\n'
-            f'| run | time |\n|---|---|\n{tasks}\n| assembling the figures and documents | {when(record.get("assembly"))} |\n')
+            f'| run | time |\n|---|---|\n{runs}\n')
 
 
 def _flatten(value, prefix: str = ""):

@@ -21,7 +21,7 @@ def test_profile_hashes_are_pinned():
         "stimuli": {"full": "785247711db6", "quick": "785247711db6"},
         "attributions": {"full": "e5dcd97f4363", "quick": "024358caa26b"},
         "spade": {"full": "849abefaf471", "quick": "642720e59f84"},
-        "spade-backdoor": {"full": "51cdc1abf838", "quick": "5772a90254fe"},
+        "spade-backdoor": {"full": "51cdc1abf838", "quick": "fc6c73e5f9dc"},
     }
 
 

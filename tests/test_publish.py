@@ -115,6 +115,8 @@ def test_every_chapter_page_says_how_it_was_made(quick_build, manifest):
         settings = block.split('<details class="fg-provenance"', 1)[1].split("</details>", 1)[0]
         assert "<table>" in settings and "|---|" not in settings           # a table, not Markdown text
         assert "<td></td>" not in settings
+        after = block.split("</details>", 1)[1]
+        assert re.search(r"<td>assembling the figures and documents</td>", after) and "<td></td>" not in after
         runs = build["chapters"][chapter["id"]]
         assert runs["assembly"]["seconds"] >= 0 and all(t["seconds"] >= 0 for t in runs["tasks"])
     landing = (quick_build["site"] / "index.html").read_text()
