@@ -89,3 +89,43 @@ def test_graph_is_simplified_and_layered(flowgraph_json):
     assert flowgraph_json["stats"]["edges"] == len(flowgraph_json["edges"])
     inputs = [n for n in flowgraph_json["nodes"] if n["kind"] == "input"]
     assert len(inputs) < 784 and all(0 <= n["index"] < 784 for n in inputs)
+
+
+def test_the_fast_schema_check_rejects_what_jsonschema_rejects(quick_build):
+    """The build accepts a document on fastjsonschema's word (export.validate): on every kind of
+    document the build writes, each of a set of damages is rejected by both checks alike."""
+    import copy
+
+    import fastjsonschema
+
+    from generator.flowgraph.export import schema
+    examples = {"flowgraph": "mnist-mlp-lth/flowgraph.json", "traces": "mnist-mlp-lth/traces.json",
+                "manifest": "manifest.json", "embedding": "tsne/embedding.json", "stimuli": "stimuli/stimuli.json",
+                "attributions": "attributions/attributions.json", "circuits": "spade/circuits.json",
+                "episode": "cartpole-dqn/episode.json"}
+    assert set(examples) == {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}
+
+    def damages(document):
+        """A required key dropped, a wrong type, an unknown key, at the top and one level down."""
+        for key in list(document)[:3]:
+            yield {k: v for k, v in document.items() if k != key}
+            yield {**document, key: {"not": "this"}}
+        yield {**document, "unexpected": 1}
+        for key, value in document.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                first = value[0]
+                for inner in list(first)[:2]:
+                    yield {**document, key: [{k: v for k, v in first.items() if k != inner}, *value[1:]]}
+                    yield {**document, key: [{**first, inner: {"not": "this"}}, *value[1:]]}
+    for name, path in examples.items():
+        document = json.loads((quick_build["data"] / path).read_text())
+        fast, full = fastjsonschema.compile(schema(name)), jsonschema.Draft202012Validator(schema(name))
+        fast(copy.deepcopy(document))
+        assert full.is_valid(document)
+        for bad in damages(document):
+            try:
+                fast(bad)
+                accepted = True
+            except fastjsonschema.JsonSchemaException:
+                accepted = False
+            assert accepted == full.is_valid(bad), (name, sorted(set(bad) ^ set(document)))
