@@ -49,7 +49,8 @@ def page_times(site: Path) -> list[dict]:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/figures/spade/live/#sample=t0")
-            page.wait_for_function(f"{FIGURE}.inspect().circuit?.label.startsWith('test image #0 ')", timeout=60_000)
+            page.wait_for_function("window.flowgraphReport?.figures.get('live')?.figure.inspect().circuit?.label"
+                                   ".startsWith('test image #0 ')", timeout=60_000)
             for i in range(1, IMAGES):
                 start = page.evaluate("performance.now()")
                 page.get_by_role("button", name="next test image").click()
