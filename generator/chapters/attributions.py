@@ -112,12 +112,11 @@ def spade_row(config: AttributionConfig, upstream: dict[str, Upstream], chosen: 
     positions = up.output.documents[published_graph(up, "dense")]
     graphs, maps, exact, targets = {}, {m: [] for m in METHODS}, [], []
     for k, i in enumerate(chosen):
-        model, _, _ = circuit_model(dense, pixels[k], spade.config.seed + i, spade.config)
+        model, _, weights = circuit_model(dense, pixels[k], spade.config.seed + i, spade.config)
         graph = place_as(simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * pixels.shape[1])), positions)
         target = int(Evaluator(graph).outputs(pixels[k:k + 1] / 255.0).argmax())
-        graphs[chapter_data(ID, f"spade-{i}.json")] = flowgraph_document(
-            ID, graph, list(INPUT_SHAPE), int(sum(np.count_nonzero(p.detach().numpy()) for n, p in model.named_parameters()
-                                                  if n.endswith("weight"))), {}, input_range=list(INPUT_RANGE))
+        graphs[chapter_data(ID, f"spade-{i}.json")] = flowgraph_document(ID, graph, list(INPUT_SHAPE), weights, {},
+                                                                          input_range=list(INPUT_RANGE))
         for method in METHODS:
             maps[method].append(_round(attribute(method, model, pixels[k:k + 1], [target], config)[0]))
         exact.append(exact_contributions(graph, pixels[k], target))

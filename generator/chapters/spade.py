@@ -17,7 +17,8 @@ from torch import nn
 from generator.chapters.mnist_lottery import (INPUT_RANGE, INPUT_SHAPE, TEST_IMAGES, digit_article, published_graph,
                                               studied_model, studied_round)
 from generator.flowgraph.export import flowgraph_document, traces_document, validate
-from generator.flowgraph.graph import check_exact, evaluate, flowgraph_from_sequential, simplify
+from generator.flowgraph.graph import check_exact, flowgraph_from_sequential, simplify
+from generator.flowgraph.traces import graph_trace
 from generator.flowgraph.layout import place_as
 from generator.inside.spade import as_model, circuit_model, dense_layers
 from generator.networks.config import require
@@ -150,9 +151,7 @@ def assemble(config: SpadeConfig, results: dict[str, TaskResult], upstream: dict
     _, exactness = check_exact(graph, shown["model"], torch.from_numpy(shown["inputs"]))
     row = rows[config.shown]
     test = load_mnist(up.config.data).test
-    sample = {"id": f"t{row['test_index']}", "test_index": row["test_index"], "label": row["label"],
-              "prediction": row["prediction"], "pixels": test.pixels[row["test_index"]].tolist(),
-              "values": [round(float(v), 10) for v in evaluate(graph, test.pixels[row["test_index"]][None, :] / 255.0)[0]]}
+    sample = graph_trace(graph, f"t{row['test_index']}", row["test_index"], row["label"], test.pixels[row["test_index"]])
     ticket = up.output.manifest
     agree = sum(r["agrees_with_dense"] for r in rows)
     facts = {

@@ -16,16 +16,18 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article
+from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, digit_article, exact_graph
 from generator.flowgraph.export import flowgraph_document, traces_document
-from generator.flowgraph.graph import check_exact, evaluate, flowgraph_from_sequential, simplify
-from generator.flowgraph.layout import layout_flowgraph, place_as
+from generator.flowgraph.graph import check_exact, flowgraph_from_sequential, simplify
+from generator.flowgraph.layout import place_as
+from generator.flowgraph.traces import graph_trace
 from generator.inside.attributions import METHODS, attribute
 from generator.inside.backdoor import Trigger, poison, trigger_auc
 from generator.inside.spade import circuit_model
 from generator.networks.config import DataConfig, MLPConfig, TrainConfig, require
 from generator.networks.data import load_mnist
 from generator.networks.models import make_model
+from generator.networks.prune import weights_per_layer
 from generator.networks.train import accuracy, predictions, train_epochs
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, TaskResult, Upstream, figure_entries
 from generator.pipeline.errors import BuildError
@@ -108,6 +110,12 @@ def attack_success(model, test, training: BackdoorTraining) -> float:
     return float((predictions(model, triggered) == training.target_class).float().mean())
 
 
+def measured(model, test, training: BackdoorTraining, seed: int) -> dict:
+    """A trained network's record: its clean test accuracy and the trigger's success."""
+    return {"seed": seed, "clean_accuracy": accuracy(model, test.inputs, test.targets),
+            "attack_success_rate": attack_success(model, test, training)}
+
+
 def train_backdoored(training: BackdoorTraining, seed: int) -> TaskResult:
     mnist = load_mnist(training.data)
     pixels, labels, _ = poison(mnist.train.pixels, mnist.train.labels, training.trigger, training.share,
@@ -116,19 +124,14 @@ def train_backdoored(training: BackdoorTraining, seed: int) -> TaskResult:
     inputs = torch.from_numpy(pixels.astype(np.float32) / np.float32(255.0))
     train_epochs(model, inputs, torch.from_numpy(labels), training.train, training.train.final_epochs,
                  seed=seed * 1000, desc=f"backdoored seed {seed}", final=True)
-    record = {"seed": seed, "clean_accuracy": accuracy(model, mnist.test.inputs, mnist.test.targets),
-              "attack_success_rate": attack_success(model, mnist.test, training)}
-    return TaskResult(record=record, arrays={k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
+    return TaskResult(record=measured(model, mnist.test, training, seed), arrays={k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
 
 
 def verify_backdoored(training: BackdoorTraining, seed: int, result: TaskResult) -> None:
     shapes = {k: tuple(v.shape) for k, v in make_model(training.model, 0).state_dict().items()}
     if {k: tuple(v.shape) for k, v in result.arrays.items()} != shapes or not all(np.isfinite(v).all() for v in result.arrays.values()):
         raise BuildError("the backdoored network's weights are missing, misshapen or not finite")
-    model = backdoored_model(training, result)
-    test = load_mnist(training.data).test
-    found = {"seed": seed, "clean_accuracy": accuracy(model, test.inputs, test.targets),
-             "attack_success_rate": attack_success(model, test, training)}
+    found = measured(backdoored_model(training, result), load_mnist(training.data).test, training, seed)
     if found != result.record:
         raise BuildError(f"the backdoored network scores {found}, its record says {result.record}")
 
@@ -226,36 +229,29 @@ def assemble(config: BackdoorConfig, results: dict[str, TaskResult], upstream: d
     trained = {seed: results[f"train-{seed}"] for seed in config.seeds}
     scores = {seed: results[f"score-{seed}"] for seed in config.seeds}
     seed = config.seeds[0]
-    model = backdoored_model(training, trained[seed]).double()
+    model = backdoored_model(training, trained[seed])
     test = load_mnist(training.data).test
     mask = training.trigger.mask()
 
     # the drawn network: its exact graph, checked on clean and triggered test images
-    graph = simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * 784))
-    graph = layout_flowgraph(graph, INPUT_SHAPE)
     with threadpool_limits(1):
-        clean_out, exactness = check_exact(graph, model, test.inputs.double())
+        graph, _, _, exactness = exact_graph(model, test)
         triggered_pixels = training.trigger.stamp(test.pixels)
-        triggered_out, _ = check_exact(graph, model, torch.from_numpy(triggered_pixels / 255.0))
+        check_exact(graph, model, torch.from_numpy(triggered_pixels.astype(np.float32) / np.float32(255.0)))
     shown = scored_images(config, test.labels)[0]
     pixel_ids = [n["id"] for n in graph["nodes"] if n["kind"] == "input" and mask[n["index"]]]
     target_id = next(n["id"] for n in graph["nodes"] if n["kind"] == "output" and n["class"] == training.target_class)
 
-    def sample(pixels: np.ndarray, note: str | None, g: dict, outputs: np.ndarray) -> dict:
-        entry = {"id": f"t{shown}" + ("-trigger" if note else ""), "test_index": shown, "label": int(test.labels[shown]),
-                 "prediction": int(outputs.argmax()), "pixels": pixels.tolist(),
-                 "values": [round(float(v), 10) for v in evaluate(g, pixels[None, :] / 255.0)[0]]}
-        return {**entry, "note": note} if note else entry
-    samples = [sample(triggered_pixels[shown], "with the trigger", graph, triggered_out[shown]),
-               sample(test.pixels[shown], None, graph, clean_out[shown])]
+    label = int(test.labels[shown])
+    samples = [graph_trace(graph, f"t{shown}-trigger", shown, label, triggered_pixels[shown], "with the trigger"),
+               graph_trace(graph, f"t{shown}", shown, label, test.pixels[shown])]
 
     # the SPADE circuit of the shown triggered image, at the network's positions
     with threadpool_limits(1):
-        circuit, inputs, _ = circuit_model(model, triggered_pixels[shown], config.spade_seed + shown, config)
+        circuit, inputs, circuit_weights = circuit_model(model, triggered_pixels[shown], config.spade_seed + shown, config)
         circuit_graph = place_as(simplify(flowgraph_from_sequential(circuit, [INPUT_RANGE] * 784)), graph)
         check_exact(circuit_graph, circuit, torch.from_numpy(inputs))
-        circuit_out = circuit(torch.from_numpy(triggered_pixels[shown:shown + 1] / 255.0)).detach().numpy()[0]
-    circuit_sample = sample(triggered_pixels[shown], "with the trigger", circuit_graph, circuit_out)
+    circuit_sample = graph_trace(circuit_graph, f"t{shown}-trigger", shown, label, triggered_pixels[shown], "with the trigger")
     circuit_pixels = {e["source"] for e in circuit_graph["edges"] if e["source"].startswith("x")}
 
     # the scores
@@ -282,10 +278,10 @@ def assemble(config: BackdoorConfig, results: dict[str, TaskResult], upstream: d
         "images": str(config.images), "augmentations": str(config.augmentations),
         "vertices": f"{len(graph['nodes']):,}", "edges": f"{len(graph['edges']):,}",
         "max_logit_error": f"{exactness['max_logit_error']:.1e}",
-        "shown_sample": f"test image #{shown} ({digit_article(int(test.labels[shown]))} {int(test.labels[shown])})",
-        "shown_clean_prediction": str(int(clean_out[shown].argmax())),
-        "shown_triggered_prediction": str(int(triggered_out[shown].argmax())),
-        "circuit_edges": f"{len(circuit_graph['edges']):,}", "circuit_prediction": str(int(circuit_out.argmax())),
+        "shown_sample": f"test image #{shown} ({digit_article(label)} {label})",
+        "shown_clean_prediction": str(samples[1]["prediction"]),
+        "shown_triggered_prediction": str(samples[0]["prediction"]),
+        "circuit_edges": f"{len(circuit_graph['edges']):,}", "circuit_prediction": str(circuit_sample["prediction"]),
         "circuit_inputs": str(len(circuit_pixels)), "circuit_trigger_inputs": str(len(circuit_pixels & set(pixel_ids))),
         "circuit_target": _spread(circuit_target),
         "trigger_inputs_mean": f"{statistics.mean(float(scores[s].arrays['trigger_inputs'].mean()) for s in config.seeds):.1f}",
@@ -304,13 +300,12 @@ def assemble(config: BackdoorConfig, results: dict[str, TaskResult], upstream: d
 
     paths = {name: chapter_data(ID, f"{name}.json") for name in ("flowgraph", "traces", "circuit-flowgraph", "circuit-traces")}
     paths["auc"] = chapter_data(ID, "trigger-auc.vl.json")
-    weights = sum(int(np.count_nonzero(p.detach().numpy())) for name, p in model.named_parameters() if name.endswith("weight"))
     documents = {
-        paths["flowgraph"]: flowgraph_document(ID, graph, list(INPUT_SHAPE), weights, {}, input_range=list(INPUT_RANGE)),
+        paths["flowgraph"]: flowgraph_document(ID, graph, list(INPUT_SHAPE), sum(weights_per_layer(model)), {},
+                                               input_range=list(INPUT_RANGE)),
         paths["traces"]: traces_document(ID, "flowgraph.json", samples),
-        paths["circuit-flowgraph"]: flowgraph_document(ID, circuit_graph, list(INPUT_SHAPE),
-                                                       int(sum(np.count_nonzero(p.detach().numpy()) for n, p in circuit.named_parameters() if n.endswith("weight"))),
-                                                       {}, input_range=list(INPUT_RANGE)),
+        paths["circuit-flowgraph"]: flowgraph_document(ID, circuit_graph, list(INPUT_SHAPE), circuit_weights, {},
+                                                       input_range=list(INPUT_RANGE)),
         paths["circuit-traces"]: traces_document(ID, "circuit-flowgraph.json", [circuit_sample]),
         paths["auc"]: charts.trigger_auc(rows, [METHODS[m].name for m in methods]),
     }

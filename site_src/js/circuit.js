@@ -9,6 +9,7 @@ import { draw as drawFlowgraph } from "./flowgraph.js";
 import { compile, pixelInputs } from "./graph.js";
 import { createPad, decodePixels, encodePixels } from "./pad.js";
 import { article } from "./images.js";
+import { denseLayers } from "./spade.js";
 
 // draw(element, {circuits, images, load}, {sample, drawing, node, zoom, onChange, palette, onPalette})
 //   -> {ready, update, inspect, exports, setPalette, destroy}
@@ -57,17 +58,13 @@ export function draw(element, data, options = {}) {
   const verdict = text.append("p").attr("class", "fg-circuit-verdict");
   const graphBox = root.append("div").attr("class", "fg-circuit-graph");
 
-  // ---- step: the worker
+  // ---- step: the worker (sent the dense network's layers once the page has its graph)
   const worker = new Worker(new URL("./spade-worker.js", import.meta.url), { type: "module" });
-  let readyResolve;
-  const workerReady = new Promise((resolve) => { readyResolve = resolve; });
   worker.onmessage = ({ data: message }) => {
-    if (message.type === "ready") readyResolve();
-    else if (message.type === "circuit" && message.id === requestId) show(message);
+    if (message.type === "circuit" && message.id === requestId) show(message);
     else if (message.type === "error") status.text(`The circuit could not be computed: ${message.message}`);
   };
   worker.onerror = (event) => status.text(`The worker failed: ${event.message ?? "unknown error"}`);
-  worker.postMessage({ type: "dense", url: new URL(doc.dense_flowgraph, data.siteRoot).href, config: doc.config });
 
   function currentIndex() { return parseSample(state.sample); }
 
@@ -76,7 +73,8 @@ export function draw(element, data, options = {}) {
     lastSent = input;
     requestId += 1;
     status.text(`Computing the circuit for ${input.label}…`);
-    workerReady.then(() => worker.postMessage({ type: "circuit", id: requestId, pixels: Array.from(input.pixels), seed: input.seed }));
+    if (!dense) return; // the dense network is on its way: its arrival computes the current choice
+    worker.postMessage({ type: "circuit", id: requestId, pixels: Array.from(input.pixels), seed: input.seed });
   }
 
   function setSample(i, fromControl) {
@@ -155,6 +153,7 @@ export function draw(element, data, options = {}) {
 
   const ready = data.load(doc.dense_flowgraph).then((graph) => {
     dense = graph;
+    worker.postMessage({ type: "dense", layers: denseLayers(graph), config: doc.config });
     state.node = options.node ?? "";
     apply(state);
   }).catch((error) => status.text(`The dense network could not be loaded: ${error.message}`));

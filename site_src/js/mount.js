@@ -121,7 +121,7 @@ function documentAndImages(key) {
     const path = mount.dataset[key];
     if (!path || !images) throw new Error(`data-${key} and data-images are needed`);
     const [doc, testImages] = await Promise.all([loadJson(path), loadImages(images)]);
-    return { [key]: doc, images: testImages, load: loadJson, siteRoot: SITE_ROOT.href };
+    return { [key]: doc, images: testImages, load: loadJson };
   };
 }
 

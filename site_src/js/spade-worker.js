@@ -1,19 +1,17 @@
-// A worker that computes SPADE circuits (spade.js) so the page never waits on one: it fetches the
-// dense network's flowgraph itself, then answers each image with its circuit's parameters.
+// A worker that computes SPADE circuits (spade.js) so the page never waits on one: the page sends
+// the dense network's layers once (read off the flowgraph it has loaded anyway), then each image;
+// the worker answers with the image's circuit.
 
-import { circuit, denseLayers } from "./spade.js";
+import { circuit } from "./spade.js";
 
 let dense = null;
 let config = null;
 
-onmessage = async ({ data }) => {
+onmessage = ({ data }) => {
   try {
     if (data.type === "dense") {
-      const response = await fetch(data.url);
-      if (!response.ok) throw new Error(`${data.url}: HTTP ${response.status}`);
-      dense = denseLayers(await response.json());
+      dense = data.layers;
       config = data.config;
-      postMessage({ type: "ready" });
     } else if (data.type === "circuit") {
       const t0 = performance.now();
       const found = circuit(dense, data.pixels, data.seed, config);
