@@ -5,13 +5,19 @@ from __future__ import annotations
 from generator.pipeline.chapter import Chapter
 from generator.pipeline.errors import ConfigError
 from generator.chapters import cartpole_dqn
+from generator.chapters import clusterability
+from generator.chapters import convergent_learning
+from generator.chapters import deep_compression
+from generator.chapters import dsd
 from generator.chapters import mnist_cnn
 from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
 from generator.chapters import attributions
 from generator.chapters import spade
 from generator.chapters import spade_backdoor
+from generator.chapters import sparse_training
 from generator.chapters import stimuli
+from generator.chapters import tradeoff
 from generator.chapters import tsne
 
 CHAPTERS: dict[str, Chapter] = {
@@ -25,6 +31,12 @@ CHAPTERS: dict[str, Chapter] = {
         attributions.CHAPTER,
         spade.CHAPTER,
         spade_backdoor.CHAPTER,
+        deep_compression.CHAPTER,
+        dsd.CHAPTER,
+        sparse_training.CHAPTER,
+        convergent_learning.CHAPTER,
+        clusterability.CHAPTER,
+        tradeoff.CHAPTER,
     )
 }
 
