@@ -62,7 +62,10 @@ def test_a_network_is_trained_once_however_many_chapters_use_it(quick_build):
         for name, array in theirs.arrays.items():
             if name.startswith("r0."):
                 assert (mine.arrays[name] == array).all()
-    assert sum(run["key"].startswith("train-dense-") for run in runs) == len(seeds) + len(CHAPTERS["mnist-cnn"].configs["quick"].seeds)
+    # the CNN's dense networks: its chapter's seeds and the pair convergent learning compares
+    from generator.chapters.convergent_learning import pair
+    cnn_seeds = CHAPTERS["mnist-cnn"].configs["quick"].seeds
+    assert sum(run["key"].startswith("train-dense-") for run in runs) == len(seeds) + len(set(cnn_seeds) | set(pair(cnn_seeds)))
 
 
 def test_editing_the_upstream_config_rebuilds_the_downstream_chapter_and_nothing_else(quick_build, tmp_path, monkeypatch):

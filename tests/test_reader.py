@@ -221,9 +221,12 @@ def test_printing_never_cuts_a_figure(page, site_url, artifacts):
 def test_every_chart_tooltip_names_fields_its_rows_have(quick_build):
     for spec_file in quick_build["data"].rglob("*.vl.json"):
         spec = json.loads(spec_file.read_text())
-        rows = spec["data"]["values"] if "data" in spec else next(iter(spec.get("datasets", {}).values()), [])
+        datasets = spec.get("datasets", {})
+        rows = spec["data"]["values"] if "values" in spec.get("data", {}) else next(iter(datasets.values()), [])
         layers = spec.get("layer", [spec])
         for layer in layers:
+            # a layer may draw a dataset of its own (a chart of nodes over one of edges)
+            rows = datasets.get(layer.get("data", {}).get("name"), rows)
             computed = {t.get("as") for t in layer.get("transform", []) if "as" in t}
             for tip in layer.get("encoding", {}).get("tooltip", []) or []:
                 field = tip["field"]

@@ -20,6 +20,7 @@ from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, Tas
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
 from generator.site import structure_charts
+from generator.pipeline.threads import one_thread
 
 ID = "clusterability"
 SPARSE = "sparse-training"
@@ -81,6 +82,7 @@ FIGURES = {
 }
 
 
+@one_thread
 def assemble(config: ClusterabilityConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     lottery = upstream[LOTTERY]
     seed = choose_seed(lottery.config, lottery.results)
@@ -105,7 +107,7 @@ def assemble(config: ClusterabilityConfig, results: dict[str, TaskResult], upstr
     network_path, cuts_path = chapter_data(ID, "network.vl.json"), chapter_data(ID, "n-cuts.vl.json")
     rows = [{"network": NETWORKS[name], "k": str(k), "kind": kind, "n_cut": value,
              "relative": value / entry["same_wiring"]["shuffle_mean"]}
-            for name, per_k in report.items() for k, entry in per_k.items()
+            for name, per_k in report.items() for k, entry in in_order(per_k, config.ks)
             for kind, values in (("real", [entry["same_wiring"]["n_cut"]]), ("shuffled", entry["same_wiring"]["shuffles"]))
             for value in values]
     documents = {network_path: structure_charts.cluster_network(nodes, edges, graph["layout"]),
@@ -118,7 +120,7 @@ def assemble(config: ClusterabilityConfig, results: dict[str, TaskResult], upstr
              "paired_same_accuracy": f"{100 * results['paired-same'].record['test_accuracy']:.1f}%"}
     for name, per_k in report.items():
         key = name.replace("-", "_")
-        for k, entry in per_k.items():
+        for k, entry in in_order(per_k, config.ks):
             same = entry["same_wiring"]
             facts[f"{key}_k{k}_cut"] = f"{same['n_cut']:.3f}"
             facts[f"{key}_k{k}_z"] = signed(same["z"])
@@ -133,9 +135,16 @@ def assemble(config: ClusterabilityConfig, results: dict[str, TaskResult], upstr
                                              "z": e["same_wiring"]["z"], "percentile": e["same_wiring"]["percentile"],
                                              **({"random_wiring": {key: e["random_wiring"][key] for key in ("z", "percentile", "shuffles")}}
                                                 if "random_wiring" in e else {})}
-                                     for k, e in per_k.items()} for name, per_k in report.items()},
+                                     for k, e in in_order(per_k, config.ks)} for name, per_k in report.items()},
                 "ticket_flowgraph": ticket_path}
     return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data), documents=documents, manifest=manifest)
+
+
+def in_order(per_k: dict, ks) -> list[tuple[str, dict]]:
+    """A report's entries in the config's order of k: a task's record read back from the cache
+    has its keys sorted ("12" before "4"), a fresh one does not, and the chart's rows must not
+    depend on which it was."""
+    return [(str(k), per_k[str(k)]) for k in ks]
 
 
 def node_names(sizes) -> list[str]:
@@ -166,6 +175,7 @@ def summary(report: dict, ks) -> str:
     return " ".join(sentences)
 
 
+@one_thread
 def check(config: ClusterabilityConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream], output: ChapterOutput) -> None:
     """The real n-cuts it publishes are the studied networks' now."""
     for name, kernels in studied_kernels(upstream).items():

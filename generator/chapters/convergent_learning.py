@@ -20,6 +20,7 @@ from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, Tas
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
 from generator.site import structure_charts
+from generator.pipeline.threads import one_thread
 
 ID = "convergent-learning"
 CNN = "mnist-cnn"
@@ -85,6 +86,9 @@ FIGURES = {
         "The correlation over the {test_images} test images between each first-layer unit of the seed-{seed_a} network "
         "(rows) and of the seed-{seed_b} network (columns), the columns in the order of the best one-to-one matching, so "
         "matched pairs lie on the diagonal. Click a cell to see the two units' filters side by side."),
+    "matching-layer-2": Figure(
+        "altair", "Unit against unit, MLP layer 2",
+        "The same for the second hidden layer, whose units read the first layer's, not pixels: no filters to show."),
     "matching-cnn": Figure(
         "altair", "Channel against channel, CNN conv 1",
         "The same for the first convolution's {cnn_channels} channels of two CNNs (seeds {cnn_seed_a} and {cnn_seed_b}), "
@@ -96,6 +100,7 @@ FIGURES = {
 }
 
 
+@one_thread
 def assemble(config: ConvergentConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     lottery, cnn = upstream[LOTTERY].config, upstream[CNN].config
     test = load_mnist(lottery.data).test
@@ -116,6 +121,7 @@ def assemble(config: ConvergentConfig, results: dict[str, TaskResult], upstream:
     paths = {name: chapter_data(ID, f"{name}.vl.json") for name in FIGURES}
     documents = {
         paths["matching"]: structure_charts.matching_heatmap(layers["MLP layer 1"], filters_a, filters_b, 28, f"seed {a}", f"seed {b}"),
+        paths["matching-layer-2"]: structure_charts.matching_heatmap(layers["MLP layer 2"], None, None, 0, f"seed {a}", f"seed {b}"),
         paths["matching-cnn"]: structure_charts.matching_heatmap(layers["CNN conv 1"], kernels_a, kernels_b, 3, f"seed {ca}", f"seed {cb}"),
         paths["summary"]: structure_charts.matching_summary([{"layer": name, "matching": kind, "correlation": c[f"{key}_mean"]}
                                                    for name, c in layers.items()

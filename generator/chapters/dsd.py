@@ -11,6 +11,7 @@ from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, Tas
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
 from generator.site import structure_charts
+from generator.pipeline.threads import one_thread
 
 ID = "dsd"
 
@@ -57,6 +58,7 @@ def per_seed(config: DSDChapter, results: dict[str, TaskResult], seeds) -> list[
     return rows
 
 
+@one_thread
 def assemble(config: DSDChapter, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     lottery = upstream[LOTTERY].config
     seeds = list(lottery.seeds)

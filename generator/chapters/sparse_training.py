@@ -18,6 +18,7 @@ from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, Task, Tas
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
 from generator.site import structure_charts
+from generator.pipeline.threads import one_thread
 
 ID = "sparse-training"
 
@@ -73,6 +74,7 @@ def choose(seeds, results: dict[str, TaskResult]) -> int:
     return max(seeds, key=lambda s: (results[f"sparse-{s}"].record["validation_accuracy"], -s))
 
 
+@one_thread
 def assemble(config: SparseChapter, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     lottery = upstream[LOTTERY]
     seeds = list(lottery.config.seeds)
@@ -125,6 +127,7 @@ def assemble(config: SparseChapter, results: dict[str, TaskResult], upstream: di
     return ChapterOutput(facts=facts, figures=figure_entries(FIGURES, facts, data), documents=documents, manifest=manifest)
 
 
+@one_thread
 def check(config: SparseChapter, results: dict[str, TaskResult], upstream: dict[str, Upstream], output: ChapterOutput) -> None:
     """The published graph is the chosen seed's network, and it keeps exactly the ticket's counts."""
     from generator.flowgraph.graph import check_exact

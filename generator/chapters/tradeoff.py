@@ -18,6 +18,7 @@ from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResul
 from generator.pipeline.errors import BuildError
 from generator.pipeline.paths import chapter_data
 from generator.site import structure_charts
+from generator.pipeline.threads import one_thread
 
 ID = "tradeoff"
 DENSE_FIRST, SPARSE, DEEP, SPADE = "mnist-mlp-lth-dense-first", "sparse-training", "deep-compression", "spade"
@@ -152,6 +153,7 @@ FIGURES = {
 }
 
 
+@one_thread
 def assemble(config: TradeoffConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     rows = points(upstream)
     for metric in METRICS:

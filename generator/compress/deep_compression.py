@@ -19,6 +19,7 @@ from generator.networks.prune import baked, kernel, load_layers, prune_lottery_r
 from generator.networks.train import train_epochs
 from generator.pipeline.chapter import TaskResult
 from generator.pipeline.errors import BuildError
+from generator.pipeline.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def layer_arrays(model, prefix: str) -> dict[str, np.ndarray]:
             for k, layer in enumerate(prunable_layers(model)) for name in ("weight", "bias")}
 
 
+@one_thread
 def compress(run: CompressionRun, dense: TaskResult) -> TaskResult:
     """Prune and retrain, share and retrain the shared values, encode; the record holds each
     stage's test accuracy (the last computed from the decoded file) and each part's bytes."""
@@ -136,6 +138,7 @@ def decoded_model(run: CompressionRun, data: bytes):
     return model.eval()
 
 
+@one_thread
 def verify_compress(run: CompressionRun, dense: TaskResult, result: TaskResult) -> None:
     """A cached run is trusted if its file decodes to a network that scores what the record says
     and its byte counts are the file's."""

@@ -17,6 +17,7 @@ from generator.networks.prune import baked, load_layers, prune_lottery_round, sc
 from generator.networks.train import train_epochs
 from generator.pipeline.chapter import TaskResult
 from generator.pipeline.errors import BuildError
+from generator.pipeline.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class DSDRun:
     seed: int
 
 
+@one_thread
 def run_dsd(run: DSDRun, dense: TaskResult) -> TaskResult:
     """Both arms from the same dense network, test and validation accuracy after every epoch
     (`curve`), and both final networks' weights (`dsd.<layer>.*`, `baseline.<layer>.*`)."""
@@ -96,6 +98,7 @@ def arm_model(run: DSDRun, result: TaskResult, arm: str):
     return model.eval()
 
 
+@one_thread
 def verify_dsd(run: DSDRun, dense: TaskResult, result: TaskResult) -> None:
     mnist = load_mnist(run.data)
     if result.record.get("seed") != run.seed:

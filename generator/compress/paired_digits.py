@@ -23,6 +23,7 @@ from generator.networks.prune import baked, load_layers, prune_lottery_round, sc
 from generator.networks.train import train_epochs
 from generator.pipeline.chapter import TaskResult
 from generator.pipeline.errors import BuildError
+from generator.pipeline.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def paired_model(config: PairedConfig, seed: int) -> nn.Sequential:
     return nn.Sequential(*model, nn.Unflatten(1, (10, 2)))
 
 
+@one_thread
 def train_paired(config: PairedConfig, same: bool, seed: int) -> TaskResult:
     """Train dense, prune to `density` per layer over `prune_rounds` rounds of one epoch each
     (no rewinding), then cluster it and its shuffles for each k."""
@@ -99,6 +101,7 @@ def cluster_report(kernels: list[np.ndarray], ks, shuffles: int, seed: int) -> d
     return out
 
 
+@one_thread
 def verify_paired(config: PairedConfig, same: bool, seed: int, result: TaskResult) -> None:
     mnist = load_mnist(config.data)
     model = paired_model(config, 0)

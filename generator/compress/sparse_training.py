@@ -20,6 +20,7 @@ from generator.networks.prune import load_layers, scores, weights_per_layer
 from generator.pipeline.chapter import TaskResult
 from generator.pipeline.errors import BuildError
 from generator.pipeline.progress import bar
+from generator.pipeline.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def keep_largest(layer: nn.Module, k: int) -> None:
     flat.masked_fill_(~mask, 0.0)
 
 
+@one_thread
 def train_sparse(run: SparseRun, record_curve: bool = True) -> TaskResult:
     config = run.sparse
     mnist = load_mnist(run.data)
@@ -108,6 +110,7 @@ def sparse_model(run: SparseRun, result: TaskResult):
     return model.eval()
 
 
+@one_thread
 def verify_sparse(run: SparseRun, result: TaskResult) -> None:
     mnist = load_mnist(run.data)
     shapes = [tuple(m.weight.shape) for m in prunable_layers(make_model(run.model, 0))]

@@ -26,10 +26,12 @@ def stage_accuracy(rows: list[dict], stages: list[str]) -> dict:
 
 def centroid_histograms(rows: dict) -> dict:
     """Per layer, a histogram of the kept weights and the shared values before (dashed) and after
-    (solid) retraining. rows: {"weights": [layer, weight], "centroids": [layer, value, when]}."""
-    hist = alt.Chart(alt.Data(values=rows["weights"])).mark_bar(color="#bbbbbb").encode(
-        x=alt.X("weight:Q", bin=alt.Bin(maxbins=60), title="weight"), y=alt.Y("count():Q", title="weights"),
-        tooltip=[alt.Tooltip("weight:Q", bin=alt.Bin(maxbins=60), title="weights from"), alt.Tooltip("count():Q", title="weights")])
+    (solid) retraining. rows: {"bins": [layer, from, to, weights], "centroids": [layer, value, when]}
+    (the bins are counted by the caller, so the chart's rows are what its tooltip names)."""
+    hist = alt.Chart(alt.Data(values=rows["bins"])).mark_bar(color="#bbbbbb").encode(
+        x=alt.X("from:Q", title="weight"), x2="to:Q", y=alt.Y("weights:Q", title="weights"), y2=alt.datum(0),
+        tooltip=[alt.Tooltip("from:Q", format=".3f", title="weights from"), alt.Tooltip("to:Q", format=".3f", title="to"),
+                 alt.Tooltip("weights:Q")])
     when = alt.Color("when:N", scale=alt.Scale(domain=["k-means", "retrained"], range=[LAYER_COLORS[1], SPLIT_COLORS[0]]),
                      legend=alt.Legend(orient="top", title="shared values"))
     rules = alt.Chart(alt.Data(values=rows["centroids"])).mark_rule(strokeWidth=1.2).encode(
@@ -37,7 +39,7 @@ def centroid_histograms(rows: dict) -> dict:
         strokeDash=alt.StrokeDash("when:N", scale=alt.Scale(domain=["k-means", "retrained"], range=[[4, 3], [1, 0]]),
                                   legend=alt.Legend(orient="top", title="shared values")),
         tooltip=[alt.Tooltip("when:N"), alt.Tooltip("value:Q", format=".4f")])
-    layers = sorted({r["layer"] for r in rows["weights"]})
+    layers = sorted({r["layer"] for r in rows["bins"]})
     # one layer at a time, picked by a radio under the chart: a stack of three would need a fixed
     # width (Vega-Lite's container width is for single views), too wide for a phone or too narrow here
     pick = alt.param(name="layer_shown", value=layers[0], bind=alt.binding_radio(options=layers, name="layer: "))
@@ -112,7 +114,7 @@ def cluster_network(nodes: list[dict], edges: list[dict], layout: dict) -> dict:
     points = alt.Chart(alt.Data(values=nodes)).mark_circle(opacity=0.95, stroke="#333", strokeWidth=0.3).encode(
         size=alt.condition("datum.kind == 'input'", alt.value(12), alt.value(40)),   # pixels sit 12 px apart
         x=x, y=y, color=alt.Color("cluster:N", sort=domain, scale=alt.Scale(domain=domain, range=palette[:len(domain)]),
-                                  legend=alt.Legend(orient="top", title=None)),
+                                  legend=alt.Legend(orient="top", title=None, columns=3)),
         href="href:N", tooltip=[alt.Tooltip("id:N", title="node"), alt.Tooltip("cluster:N")])
     return spec(alt.layer(lines, points).properties(width="container", height=420).configure_view(stroke=None))
 
@@ -136,7 +138,8 @@ def n_cut_strips(rows: list[dict], networks: list[str], ks: list[str]) -> dict:
 def matching_heatmap(compared: dict, filters_a, filters_b, side: int, name_a: str, name_b: str) -> dict:
     """The correlation matrix of two networks' units, rows in order of matched correlation, columns
     in the order of their bipartite partners (matched pairs on the diagonal); clicking a cell shows
-    both units' filters (side × side, in the sign colours, its own legend) beside it."""
+    both units' filters (side × side, in the sign colours, its own legend) under it. Without
+    filters (a layer that does not read pixels), the matrix alone."""
     from generator.site.palette import NEGATIVE, POSITIVE
     corr, partner = compared["correlation"], compared["partner"]
     n = len(partner)
@@ -157,6 +160,8 @@ def matching_heatmap(compared: dict, filters_a, filters_b, side: int, name_a: st
         strokeWidth=alt.condition(pair, alt.value(2.5), alt.value(0)),
         tooltip=[alt.Tooltip("unit_a:N", title="row"), alt.Tooltip("unit_b:N", title="column"),
                  alt.Tooltip("r:Q", format=".3f", title="correlation")]).add_params(pair)
+    if filters_a is None:
+        return spec(heat.properties(width=300, height=300))
     scale = float(max(abs(filters_a).max(), abs(filters_b).max()))
     rows = [{"net": name_a, "unit": i, "w": [round(float(v), 4) for v in filters_a[i]]} for i in range(len(filters_a))]
     rows += [{"net": name_b, "unit": j, "w": [round(float(v), 4) for v in filters_b[j]]} for j in range(len(filters_b))]
@@ -200,17 +205,19 @@ def tradeoff(rows: list[dict], metrics: dict[str, str], families: list[str]) -> 
     pick = alt.param(name="size_by", value=names[0],
                      bind=alt.binding_select(options=names, labels=[metrics[m] for m in names], name="size: "))
     palette = LAYER_COLORS[:4] + ["#d4a017", "#7b3294"]
+    # each row's size by the first measure as well: what the chart shows before the reader picks
+    rows = [{**row, "size": row[names[0]]} for row in rows]
     base = alt.Chart(alt.Data(values=rows)).transform_calculate(size="datum[size_by]", front="datum['front_' + size_by]") \
         .transform_filter("isValid(datum.size)")
     x = alt.X("size:Q", scale=alt.Scale(type="log"), axis=alt.Axis(labelOverlap="greedy", labelSeparation=6),
               title="flowgraph size (log scale; measure below)")
     y = alt.Y("test_accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".0%"), title="test accuracy")
-    legend = alt.Legend(orient="bottom", columns=2, title=None, labelLimit=170)
+    legend = alt.Legend(orient="bottom", columns=1, title=None)       # one column: a phone is 360 px wide
     color = alt.Color("network:N", sort=families, scale=alt.Scale(domain=families, range=palette[:len(families)]), legend=legend)
     front = base.transform_filter("datum.front").mark_line(color="#333333", strokeDash=[5, 3], strokeWidth=1.2).encode(
         x=x, y=y, order="size:Q")
     dots = base.mark_point(filled=True, size=70, opacity=0.85).encode(
-        x=x, y=y, color=color, shape=alt.Shape("network:N", sort=families, legend=legend), href="href:N",
+        x=x, y=y, color=color, shape=alt.Shape("network:N", sort=families, scale=alt.Scale(domain=families), legend=legend), href="href:N",
         tooltip=[alt.Tooltip("network:N"), alt.Tooltip("seed:N"), alt.Tooltip("test_accuracy:Q", format=".2%", title="test accuracy"),
                  *[alt.Tooltip(f"{m}:Q", format=",.0f", title=metrics[m]) for m in names]])
     return spec(alt.layer(front, dots).add_params(pick).properties(width="container", height=320))
