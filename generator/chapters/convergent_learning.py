@@ -29,6 +29,7 @@ CNN = "mnist-cnn"
 @dataclass(frozen=True)
 class ConvergentConfig:
     lasso_alpha: float = 0.05
+    mlp_images: int = 10_000        # test images the MLPs' units are compared on
     cnn_images: int = 1000          # test images whose every position is a sample of a conv channel
 
     def __post_init__(self):
@@ -36,7 +37,7 @@ class ConvergentConfig:
         require(isinstance(self.cnn_images, int) and self.cnn_images >= 10, "cnn_images", "an integer >= 10", self.cnn_images)
 
 
-CONFIGS = {"full": ConvergentConfig(), "quick": ConvergentConfig(cnn_images=200)}
+CONFIGS = {"full": ConvergentConfig(), "quick": ConvergentConfig(mlp_images=2000, cnn_images=200)}
 
 
 def pair(seeds) -> tuple[int, int]:
@@ -107,7 +108,7 @@ def assemble(config: ConvergentConfig, results: dict[str, TaskResult], upstream:
     (a, b), (ca, cb) = pair(lottery.seeds), pair(cnn.seeds)
     mlp = {s: dense_model(lottery.dense(s), results[f"mlp-{s}"], lottery.train.epochs_per_round) for s in (a, b)}
     hidden = len(lottery.model.layer_sizes) - 2
-    acts = {s: activations(mlp[s], test.inputs, hidden) for s in (a, b)}
+    acts = {s: activations(mlp[s], test.inputs[:config.mlp_images], hidden) for s in (a, b)}
     layers = {f"MLP layer {k + 1}": compare(acts[a][k], acts[b][k], config.lasso_alpha) for k in range(hidden)}
     cnn_models = {s: dense_model(cnn.dense(s), results[f"cnn-{s}"], cnn.train.epochs_per_round) for s in (ca, cb)}
     cnn_test = load_mnist(cnn.data).test.inputs[:config.cnn_images]
@@ -129,7 +130,7 @@ def assemble(config: ConvergentConfig, results: dict[str, TaskResult], upstream:
                                                   list(layers)),
     }
     facts = {"seed_a": str(a), "seed_b": str(b), "cnn_seed_a": str(ca), "cnn_seed_b": str(cb),
-             "test_images": f"{len(test.labels):,}", "cnn_images": f"{config.cnn_images:,}",
+             "test_images": f"{min(config.mlp_images, len(test.labels)):,}", "cnn_images": f"{config.cnn_images:,}",
              "cnn_channels": str(len(kernels_a)), "lasso_alpha": f"{config.lasso_alpha:g}"}
     manifest_layers = {}
     for name, c in layers.items():

@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import SpectralClustering
 
 
 def weight_graph(kernels: list[np.ndarray]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -49,10 +48,15 @@ def n_cut(adjacency: sparse.spmatrix, labels: np.ndarray) -> float:
 
 
 def spectral_labels(adjacency: sparse.spmatrix, k: int, seed: int = 0) -> np.ndarray:
+    # imported here: sklearn.cluster takes a second and a half to import, and every build imports
+    # every chapter module (in each worker too), built or not
+    from sklearn.cluster import SpectralClustering
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)       # "graph is not fully connected": it may not be
+        # cluster_qr (Damle et al.) reads the clusters off the spectral embedding directly: no
+        # k-means restarts, and no randomness beyond the eigensolver's seeded start
         return SpectralClustering(n_clusters=k, affinity="precomputed", random_state=seed,
-                                  assign_labels="kmeans", n_init=10).fit_predict(adjacency)
+                                  assign_labels="cluster_qr").fit_predict(adjacency)
 
 
 def clustered_n_cut(kernels: list[np.ndarray], k: int, seed: int = 0) -> tuple[float, np.ndarray, np.ndarray]:

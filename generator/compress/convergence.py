@@ -10,8 +10,6 @@ import warnings
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso
 
 
 def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -46,6 +44,8 @@ def regression(a: np.ndarray, b: np.ndarray, alpha: float) -> dict:
     """Each unit of network a predicted from all units of network b, both standardised (a dead
     unit of a, all zeros, is left out): mean squared error of least squares and of the Lasso,
     and the mean number of b's units the Lasso uses."""
+    from sklearn.exceptions import ConvergenceWarning   # here, not at the top: a slow import
+    from sklearn.linear_model import Lasso
     za, zb = standardise(a), standardise(b)
     live = za.std(axis=0) > 0
     design = np.hstack([zb, np.ones((zb.shape[0], 1))])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from torch import nn
 
 from generator.networks.models import prunable_layers
@@ -19,6 +18,7 @@ def share(weights: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """k-means of a layer's nonzero weights: (centroids float32 (2^bits,), codes (nonzero,) in
     row-major order of the nonzero entries). Fewer distinct weights than centroids: the extra
     centroids stay where linear initialisation put them, unused."""
+    from sklearn.cluster import KMeans      # here, not at the top: a slow import (see clusterability.py)
     kept = weights[weights != 0].astype(np.float64)
     k = 2 ** bits
     init = np.linspace(kept.min(), kept.max(), k)
