@@ -25,7 +25,7 @@ def test_profile_hashes_are_pinned():
         "deep-compression": {"full": "8b5545934953", "quick": "448ebd7f8a81"},
         "dsd": {"full": "b007880c457d", "quick": "b073178f412d"},
         "sparse-training": {"full": "d63782341826", "quick": "dff9f1c42896"},
-        "convergent-learning": {"full": "faf83ac75a4b", "quick": "d06f3538e778"},
+        "convergent-learning": {"full": "7ceba1271151", "quick": "13671b7eacc9"},
         "clusterability": {"full": "95c9cf08d992", "quick": "31d1edc6e019"},
         "tradeoff": {"full": "5fc5a694b39b", "quick": "5fc5a694b39b"},
     }

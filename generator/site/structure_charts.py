@@ -109,14 +109,17 @@ def cluster_network(nodes: list[dict], edges: list[dict], layout: dict) -> dict:
     palette = (LAYER_COLORS[:4] + ["#d4a017", "#7b3294", "#1b7837", "#999999"]) * 3
     x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=[0, layout["width"]]))
     y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, layout["height"]], reverse=True))
-    lines = alt.Chart(alt.Data(values=edges)).mark_rule(color="#bbbbbb", strokeWidth=0.6, opacity=0.6).encode(
+    # named datasets, filled in after Altair has built the spec (see matching_heatmap)
+    lines = alt.Chart(alt.NamedData(name="edges")).mark_rule(color="#bbbbbb", strokeWidth=0.6, opacity=0.6).encode(
         x=x, y=y, x2="x2:Q", y2="y2:Q")
-    points = alt.Chart(alt.Data(values=nodes)).mark_circle(opacity=0.95, stroke="#333", strokeWidth=0.3).encode(
+    points = alt.Chart(alt.NamedData(name="nodes")).mark_circle(opacity=0.95, stroke="#333", strokeWidth=0.3).encode(
         size=alt.condition("datum.kind == 'input'", alt.value(12), alt.value(40)),   # pixels sit 12 px apart
         x=x, y=y, color=alt.Color("cluster:N", sort=domain, scale=alt.Scale(domain=domain, range=palette[:len(domain)]),
                                   legend=alt.Legend(orient="top", title=None, columns=3)),
         href="href:N", tooltip=[alt.Tooltip("id:N", title="node"), alt.Tooltip("cluster:N")])
-    return spec(alt.layer(lines, points).properties(width="container", height=420).configure_view(stroke=None))
+    out = spec(alt.layer(lines, points).properties(width="container", height=420).configure_view(stroke=None))
+    out.setdefault("datasets", {}).update({"edges": edges, "nodes": nodes})
+    return out
 
 
 def n_cut_strips(rows: list[dict], networks: list[str], ks: list[str]) -> dict:
@@ -167,7 +170,10 @@ def matching_heatmap(compared: dict, filters_a, filters_b, side: int, name_a: st
     rows += [{"net": name_b, "unit": j, "w": [round(float(v), 4) for v in filters_b[j]]} for j in range(len(filters_b))]
     picked = (f"(datum.net == '{name_a}' && pair.a && indexof(pair.a, datum.unit) >= 0) || "
               f"(datum.net == '{name_b}' && pair.b && indexof(pair.b, datum.unit) >= 0)")
-    pixels = (alt.Chart(alt.Data(values=rows)).transform_filter(picked).transform_flatten(["w"], as_=["weight"])
+    # The filters' values join the spec after Altair has built it (a named dataset): Altair deep-copies
+    # inline data at every step, seconds for 64 arrays of 784 numbers.
+    filters_data = alt.NamedData(name="filters")
+    pixels = (alt.Chart(filters_data).transform_filter(picked).transform_flatten(["w"], as_=["weight"])
               .transform_window(index="row_number()", groupby=["net"])
               .transform_calculate(col=f"(datum.index - 1) % {side} + (datum.net == '{name_b}' ? {side + 1} : 0)",
                                    row=f"floor((datum.index - 1) / {side})", col2="datum.col + 1", row2="datum.row + 1",
@@ -178,12 +184,14 @@ def matching_heatmap(compared: dict, filters_a, filters_b, side: int, name_a: st
                   color=alt.Color("weight:Q", scale=alt.Scale(domain=[-scale, 0, scale], range=[NEGATIVE, "#f4f4f4", POSITIVE]),
                                   title="weight", legend=alt.Legend(orient="bottom", gradientLength=160)),
                   tooltip=[alt.Tooltip("label:N", title="unit"), alt.Tooltip("weight:Q", format=".3f")]))
-    titles = (alt.Chart(alt.Data(values=rows)).transform_filter(picked)
+    titles = (alt.Chart(filters_data).transform_filter(picked)
               .transform_calculate(x=f"datum.net == '{name_b}' ? {side + 1} : 0", label="datum.net + ', unit ' + datum.unit")
               .mark_text(align="left", baseline="bottom", dy=-4, fontSize=TEXT_PX)
               .encode(x=alt.X("x:Q", axis=None, scale=alt.Scale(domain=[0, 2 * side + 1])), y=alt.value(0), text="label:N"))
     filters = alt.layer(pixels, titles).properties(width=300, height=150)
-    return spec(alt.vconcat(heat.properties(width=300, height=300), filters).resolve_scale(color="independent"))
+    out = spec(alt.vconcat(heat.properties(width=300, height=300), filters).resolve_scale(color="independent"))
+    out.setdefault("datasets", {})["filters"] = rows
+    return out
 
 
 def matching_summary(rows: list[dict], layers: list[str]) -> dict:
