@@ -122,6 +122,8 @@ def assemble(config: DeepCompressionChapter, results: dict[str, TaskResult], ups
     for s in STAGES:
         facts[f"accuracy_{s.split()[0]}"] = spread(stage[s])
     facts["verdict"] = verdict(ratios, lost)
+    overhead = sum(c["codebook"] + c["bias"] + c["tables"] for c in costs)
+    facts["overhead_share"] = f"{100 * overhead / record['compressed_bytes']:.0f}%"
     layers = []
     for k, (cost, kept) in enumerate(zip(costs, per_layer)):
         total = sum(cost.values())
