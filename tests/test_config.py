@@ -24,7 +24,7 @@ def test_profile_hashes_are_pinned():
         "spade-backdoor": {"full": "51cdc1abf838", "quick": "fc6c73e5f9dc"},
         "deep-compression": {"full": "8b5545934953", "quick": "448ebd7f8a81"},
         "dsd": {"full": "b007880c457d", "quick": "b073178f412d"},
-        "sparse-training": {"full": "d63782341826", "quick": "dff9f1c42896"},
+        "sparse-training": {"full": "b8000400ee3f", "quick": "a8446cd1194b"},
         "convergent-learning": {"full": "7ceba1271151", "quick": "13671b7eacc9"},
         "clusterability": {"full": "95c9cf08d992", "quick": "31d1edc6e019"},
         "tradeoff": {"full": "5fc5a694b39b", "quick": "5fc5a694b39b"},

@@ -162,24 +162,32 @@ def signed(z: float) -> str:
 
 
 def summary(report: dict, ks) -> str:
-    """One sentence per studied network, from its z-score at each k (|z| < 2: indistinguishable)."""
-    def verdict(z: float) -> str:
-        return ("more clusterable than its shuffles" if z <= -2 else "less clusterable than its shuffles" if z >= 2
-                else "indistinguishable from its shuffles")
+    """One sentence per studied network, from its z-score and percentile at each k: |z| >= 2 is
+    more or less clusterable than its shuffles; below or above every shuffle with |z| < 2 is said
+    as such (one outlying shuffle can widen their spread); otherwise indistinguishable."""
+    def verdict(same: dict) -> str:
+        if same["z"] <= -2:
+            return "is more clusterable than its shuffles"
+        if same["z"] >= 2:
+            return "is less clusterable than its shuffles"
+        if same["percentile"] == 0:
+            return "has a lower n-cut than every one of its shuffles, though within two standard deviations of theirs"
+        if same["percentile"] == 100:
+            return "has a higher n-cut than every one of its shuffles, though within two standard deviations of theirs"
+        return "is indistinguishable from its shuffles"
 
     sentences = []
     for name in ("dense", "ticket", "sparse"):
-        z = {k: report[name][str(k)]["same_wiring"]["z"] for k in ks}
+        same = {k: report[name][str(k)]["same_wiring"] for k in ks}
         groups: dict[str, list[int]] = {}
         for k in ks:
-            groups.setdefault(verdict(z[k]), []).append(k)
-        parts = [f"{said} at k = {' and '.join(map(str, group))} (z = {', '.join(signed(z[k]) for k in group)})"
+            groups.setdefault(verdict(same[k]), []).append(k)
+        parts = [f"at k = {' and '.join(map(str, group))} (z = {', '.join(signed(same[k]['z']) for k in group)}) it {said}"
                  for said, group in groups.items()]
-        sentences.append(f"The {NETWORKS[name]} is " + "; ".join(parts) + ".")
+        sentences.append(f"The {NETWORKS[name]}: " + "; ".join(parts) + ".")
     return " ".join(sentences)
 
 
-@one_thread
 def check(config: ClusterabilityConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream], output: ChapterOutput) -> None:
     """The real n-cuts it publishes (at the drawn k) are the studied networks' now."""
     for name, kernels in studied_kernels(upstream).items():

@@ -57,7 +57,7 @@ def dsd_curves(rows: list[dict], sparse: tuple[int, int]) -> dict:
     color = alt.Color("arm:N", sort=[names[a] for a in arms],
                       scale=alt.Scale(domain=[names[a] for a in arms], range=[LAYER_COLORS[1], SPLIT_COLORS[0]]),
                       legend=alt.Legend(orient="top", title=None))
-    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(zero=False), axis=alt.Axis(tickMinStep=1, format="d"))
     base = alt.Chart(alt.Data(values=rows))
     band = base.mark_area(opacity=0.18).encode(x=x, y=alt.Y("min(test_accuracy):Q"), y2="max(test_accuracy):Q", color=color)
     line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(
