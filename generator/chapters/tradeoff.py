@@ -129,7 +129,8 @@ def conclusion(rows: list[dict], medians: dict[str, dict], within: float) -> dic
     facts["fewest_weights"] = by_weights[0]
     facts["smallest_subgraph"] = by_subgraph[0]
     swaps = [(a, b) for i, a in enumerate(by_weights) for b in by_weights[i + 1:]
-             if medians[a]["largest_output_subgraph"] > medians[b]["largest_output_subgraph"]]
+             if medians[a]["weights"] < medians[b]["weights"]
+             and medians[a]["largest_output_subgraph"] > medians[b]["largest_output_subgraph"]]
     if swaps:
         a, b = swaps[0]
         facts["weights_verdict"] = (
@@ -140,6 +141,13 @@ def conclusion(rows: list[dict], medians: dict[str, dict], within: float) -> dic
     else:
         facts["weights_verdict"] = ("Here the weight count ranks the networks as the size of their largest output's "
                                     "subgraph does: fewer weights, smaller circuits.")
+    ties = [(a, b) for i, a in enumerate(by_weights) for b in by_weights[i + 1:]
+            if medians[a]["weights"] == medians[b]["weights"]]
+    for a, b in ties:
+        facts["weights_verdict"] += (
+            f" The {a} and the {b} keep the same number of weights ({medians[a]['weights']:,.0f}), and their largest "
+            f"outputs depend on {medians[a]['largest_output_subgraph']:,.0f} and {medians[b]['largest_output_subgraph']:,.0f} "
+            "vertices: how the weights were chosen matters too.")
     return facts
 
 
