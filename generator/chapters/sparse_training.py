@@ -109,11 +109,11 @@ def assemble(config: SparseChapter, results: dict[str, TaskResult], upstream: di
     facts["vertices"], facts["edges"] = facts["sparse_vertices"], facts["sparse_edges"]
     ratio = sizes["ticket"]["largest_output_subgraph"] / max(1, sizes["sparse"]["largest_output_subgraph"])
     facts["subgraph_ratio"] = f"{ratio:.2f}×"
-    facts["verdict"] = (f"The network trained sparse has the smaller circuits: its largest output depends on {ratio:.2f}× fewer "
-                        "vertices than the ticket's." if ratio > 1.05 else
-                        "The network trained sparse has the larger circuits: its largest output depends on more vertices than "
-                        "the ticket's." if ratio < 0.95 else
-                        "At the same weight counts the two graphs are about the same size: how the sparsity was reached "
+    facts["verdict"] = (f"Of these two graphs, the network trained sparse has the smaller circuits: its largest output depends "
+                        f"on {ratio:.2f}× fewer vertices than the ticket's." if ratio > 1.05 else
+                        "Of these two graphs, the network trained sparse has the larger circuits: its largest output depends on "
+                        "more vertices than the ticket's." if ratio < 0.95 else
+                        "At the same weight counts these two graphs are about the same size: how the sparsity was reached "
                         "matters little here.")
     paths["accuracy"] = chapter_data(ID, "accuracy.vl.json")
     paths["sizes"] = chapter_data(ID, "sizes.vl.json")
