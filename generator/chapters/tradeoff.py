@@ -126,8 +126,13 @@ def conclusion(rows: list[dict], medians: dict[str, dict], within: float) -> dic
     ranked = [f for f in medians if medians[f]["largest_output_subgraph"] is not None]
     by_weights = sorted(ranked, key=lambda f: medians[f]["weights"])
     by_subgraph = sorted(ranked, key=lambda f: medians[f]["largest_output_subgraph"])
-    facts["fewest_weights"] = by_weights[0]
-    facts["smallest_subgraph"] = by_subgraph[0]
+    def fewest(key: str) -> str:
+        least = min(medians[f][key] for f in ranked)
+        tied = [f for f in ranked if medians[f][key] == least]
+        return tied[0] if len(tied) == 1 else " and the ".join(tied) + " (tied)"
+
+    facts["fewest_weights"] = fewest("weights")
+    facts["smallest_subgraph"] = fewest("largest_output_subgraph")
     swaps = [(a, b) for i, a in enumerate(by_weights) for b in by_weights[i + 1:]
              if medians[a]["weights"] < medians[b]["weights"]
              and medians[a]["largest_output_subgraph"] > medians[b]["largest_output_subgraph"]]
