@@ -109,7 +109,6 @@ def test_the_sparse_training_mask_keeps_exactly_the_requested_counts(quick_build
     assert int(torch.count_nonzero(layer.weight)) == 5
     assert kept_at(1, 100, 1000, 10, 0.5) < 1000 and kept_at(50, 100, 1000, 10, 0.5) == 10 == kept_at(100, 100, 1000, 10, 0.5)
     from generator.chapters.structure import layer_sizes, schedule_counts
-    from generator.networks.prune import weights_per_layer
     lottery = chapter_config("mnist-mlp-lth")
     targets = schedule_counts(lottery.prune, layer_sizes(lottery.model))
     ticket = manifest["experiments"]["mnist-mlp-lth"]["rounds"][-1]["weights_per_layer"]

@@ -86,15 +86,16 @@ FIGURES = {
 def assemble(config: ClusterabilityConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     lottery = upstream[LOTTERY]
     seed = choose_seed(lottery.config, lottery.results)
+    studied = studied_kernels(upstream)
     report = {name: cluster_report(kernels, config.ks, config.shuffles, seed=1000 + i)
-              for i, (name, kernels) in enumerate(studied_kernels(upstream).items())}
+              for i, (name, kernels) in enumerate(studied.items())}
     for kind in ("different", "same"):
         report[f"paired-{kind}"] = results[f"paired-{kind}"].record["clusterability"]
 
     # the drawn clustering: the ticket's, on its flowgraph's positions
     ticket_path = published_graph(lottery, "ticket")
     graph = lottery.output.documents[ticket_path]
-    cut, labels, kept = clustered_n_cut(studied_kernels(upstream)["ticket"], config.shown_k)
+    cut, labels, kept = clustered_n_cut(studied["ticket"], config.shown_k)
     sizes = lottery.config.model.layer_sizes
     names = node_names(sizes)
     cluster_of = {names[i]: int(c) for i, c in zip(kept, labels)}

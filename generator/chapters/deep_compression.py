@@ -4,13 +4,12 @@ values retrained, Huffman coding. The compressed file ships with the site, and e
 graph the chapter shows is computed from what the file decodes to."""
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 import numpy as np
 
 from generator.chapters.mnist_lottery import choose_seed
-from generator.chapters.structure import LOTTERY, dense_task, graph_documents, graph_sizes, points, seeds_phrase, spread
+from generator.chapters.structure import LOTTERY, dense_task, layer_sizes, graph_documents, graph_sizes, points, seeds_phrase, spread
 from generator.compress.deep_compression import CompressionConfig, CompressionRun, compress, decoded_model, verify_compress
 from generator.flowgraph.graph import check_exact
 from generator.networks.data import load_mnist
@@ -76,13 +75,9 @@ FIGURES = {
 }
 
 
-def stage_rows(config, results) -> list[dict]:
+def stage_rows(records: dict[int, dict]) -> list[dict]:
     return [{"stage": STAGE_NAMES[s["stage"]], "seed": str(seed), "accuracy": s["test_accuracy"]}
-            for seed in config_seeds(results) for s in results[f"compress-{seed}"].record["stages"]]
-
-
-def config_seeds(results: dict[str, TaskResult]) -> list[int]:
-    return sorted(int(name.split("-")[1]) for name in results if name.startswith("compress-"))
+            for seed, record in records.items() for s in record["stages"]]
 
 
 @one_thread
@@ -102,6 +97,7 @@ def assemble(config: DeepCompressionChapter, results: dict[str, TaskResult], ups
     lost = [records[x]["stages"][-1]["test_accuracy"] - records[x]["stages"][0]["test_accuracy"] for x in seeds]
     costs = record["layer_bytes"]
     compression = config.compression
+    dense_weights = sum(layer_sizes(lottery.config.model))
     facts = {
         "seed": str(seed), "seeds_phrase": seeds_phrase(seeds), "centroids": "/".join(str(2 ** b) for b in compression.bits),
         "bits": "/".join(str(b) for b in compression.bits), "gap_bits": str(compression.gap_bits),
@@ -109,8 +105,8 @@ def assemble(config: DeepCompressionChapter, results: dict[str, TaskResult], ups
         "prune_steps": str(compression.prune_steps), "epochs_per_step": str(compression.epochs_per_step),
         "final_epochs": str(compression.final_epochs), "centroid_epochs": str(compression.centroid_epochs),
         "targets": ", ".join(f"{t:,}" for t in compression.targets),
-        "kept_weights": f"{sum(per_layer):,}", "dense_weights": f"{sum(r.size for k, r in result.arrays.items() if k.startswith('pruned.') and k.endswith('.weight')):,}",
-        "density": f"{100 * sum(per_layer) / sum(r.size for k, r in result.arrays.items() if k.startswith('pruned.') and k.endswith('.weight')):.1f}%",
+        "kept_weights": f"{sum(per_layer):,}", "dense_weights": f"{dense_weights:,}",
+        "density": f"{100 * sum(per_layer) / dense_weights:.1f}%",
         "dense_bytes": f"{record['dense_bytes']:,}", "compressed_bytes": f"{record['compressed_bytes']:,}",
         "ratio": f"{record['dense_bytes'] / record['compressed_bytes']:.1f}×",
         "ratio_spread": spread(ratios, lambda v: f"{v:.1f}×"),
@@ -135,7 +131,7 @@ def assemble(config: DeepCompressionChapter, results: dict[str, TaskResult], ups
     file_path = chapter_data(ID, f"mlp-seed-{seed}.fgdc")
     paths["stages"] = chapter_data(ID, "stages.vl.json")
     paths["centroids"] = chapter_data(ID, "centroids.vl.json")
-    documents[paths["stages"]] = structure_charts.stage_accuracy(stage_rows(config, results), [STAGE_NAMES[s] for s in STAGES])
+    documents[paths["stages"]] = structure_charts.stage_accuracy(stage_rows(records), [STAGE_NAMES[s] for s in STAGES])
     documents[paths["centroids"]] = structure_charts.centroid_histograms(centroid_rows(result, len(per_layer)))
     figure_data = {"stages": {"spec": paths["stages"]}, "centroids": {"spec": paths["centroids"]},
                    "flowgraph": {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}}

@@ -6,7 +6,6 @@ dense ones at equal loss; here both networks are equally sparse, and the questio
 the way of getting there changes the graph."""
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 
 from generator.chapters.mnist_lottery import choose_seed, published_graph

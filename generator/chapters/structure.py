@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import statistics
 
-import numpy as np
-
 from generator.chapters.mnist_lottery import INPUT_RANGE, INPUT_SHAPE, exact_graph
 from generator.flowgraph.export import flowgraph_document, traces_document
 from generator.flowgraph.graph import constant_outputs, subgraph_size
@@ -78,7 +76,3 @@ def schedule_counts(prune, sizes: list[int]) -> list[int]:
 def layer_sizes(model_config) -> list[int]:
     s = model_config.layer_sizes
     return [a * b for a, b in zip(s[:-1], s[1:])]
-
-
-def as_float(array: np.ndarray) -> list[float]:
-    return [float(v) for v in array]

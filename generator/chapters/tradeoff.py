@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from generator.chapters.mnist_lottery import INPUT_RANGE, choose_seed, studied_model
+from generator.chapters.mnist_lottery import INPUT_RANGE, choose_seed
 from generator.chapters.structure import LOTTERY, graph_sizes, seeds_phrase
 from generator.compress.deep_compression import decoded_model
 from generator.compress.sparse_training import sparse_model
@@ -125,7 +125,6 @@ def conclusion(rows: list[dict], medians: dict[str, dict], within: float) -> dic
     facts["smallest_close_subgraph"] = f"{medians[smallest]['largest_output_subgraph']:,.0f}"
     ranked = [f for f in medians if medians[f]["largest_output_subgraph"] is not None]
     by_weights = sorted(ranked, key=lambda f: medians[f]["weights"])
-    by_subgraph = sorted(ranked, key=lambda f: medians[f]["largest_output_subgraph"])
     def fewest(key: str) -> str:
         least = min(medians[f][key] for f in ranked)
         tied = [f for f in ranked if medians[f][key] == least]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.nn.utils import prune as torch_prune
 
 from generator.compress import compressed_file
 from generator.compress.weight_sharing import retrain_centroids, share, shared_weights

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from torch.nn.utils import prune as torch_prune
 
 from generator.networks.config import DataConfig, MLPConfig, PruneConfig, TrainConfig, require
 from generator.networks.data import load_mnist
