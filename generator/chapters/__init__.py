@@ -14,6 +14,7 @@ from generator.chapters import mnist_mlp_lth
 from generator.chapters import mnist_mlp_lth_dense_first
 from generator.chapters import attributions
 from generator.chapters import spade
+from generator.chapters import robustness
 from generator.chapters import spade_backdoor
 from generator.chapters import sparse_training
 from generator.chapters import stimuli
@@ -31,6 +32,7 @@ CHAPTERS: dict[str, Chapter] = {
         attributions.CHAPTER,
         spade.CHAPTER,
         spade_backdoor.CHAPTER,
+        robustness.CHAPTER,
         deep_compression.CHAPTER,
         dsd.CHAPTER,
         sparse_training.CHAPTER,

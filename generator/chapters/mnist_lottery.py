@@ -12,8 +12,9 @@ from generator.site import charts
 from generator.pipeline.chapter import ChapterOutput, Figure, Task, TaskResult, Upstream, figure_entries
 from generator.networks.config import LotteryExperiment, MLPConfig
 from generator.networks.data import load_mnist
-from generator.flowgraph.export import flowgraph_document, traces_document
+from generator.flowgraph.export import flowgraph_document, traces_document, witnesses_file
 from generator.flowgraph.graph import check_exact, constant_outputs, flowgraph_from_sequential, simplify, subgraph_size
+from generator.flowgraph.exact import ExactConfig, exact_bounds, tighten, tightening_stats, witnesses_document
 from generator.flowgraph.layout import layout_flowgraph, subgraph_layouts
 from generator.pipeline.paths import chapter_data
 from generator.networks.prune import lottery_model, run_lottery, train_dense, verify_dense, verify_lottery
@@ -98,12 +99,28 @@ def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult]) -> li
     return rows
 
 
-def exact_graph(model, test) -> tuple[dict, dict, np.ndarray, dict]:
+# The budget of exact bounds for the MLP chapters' graphs (generator/flowgraph/exact.py).
+EXACT = ExactConfig()
+
+
+def exact_graph(model, test, exact: ExactConfig | None = None) -> tuple[dict, dict, np.ndarray, dict]:
     """The model's flowgraph, simplified, proven exact on the test images, laid out:
-    (graph, the graph before simplification, the graph's outputs, the check's figures)."""
+    (graph, the graph before simplification, the graph's outputs, the check's figures).
+    With `exact`, every node's bounds are tightened to its exact range where the budget allows
+    (simplifying again with them) and the graph also carries `witnesses` (witnesses.json) and
+    `exact_stats` (what the tightening did, for the text)."""
     raw_graph = flowgraph_from_sequential(model, [INPUT_RANGE] * 784)
     graph = simplify(raw_graph)
+    stats = None
+    if exact is not None:
+        interval = graph
+        bounds = exact_bounds(interval, np.full(784, INPUT_RANGE[0]), exact)
+        graph = tighten(interval, bounds)
+        stats = tightening_stats(interval, graph, bounds)
     outputs, exactness = check_exact(graph, model, test.inputs)
+    if stats is not None:
+        graph["witnesses"] = witnesses_document(graph, bounds)
+        graph["exact_stats"] = stats
     graph = layout_flowgraph(graph, INPUT_SHAPE)
     graph["subgraph_layouts"] = subgraph_layouts(graph)
     return graph, raw_graph, outputs, exactness
@@ -115,7 +132,8 @@ def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> Lotter
     result = results[f"seed-{seed}"]
     rounds = result.record["rounds"]
     model = lottery_model(config, result, rounds[-1]["round"])
-    graph, raw_graph, outputs, exactness = exact_graph(model, mnist.test)
+    exact = EXACT if isinstance(config.model, MLPConfig) else None
+    graph, raw_graph, outputs, exactness = exact_graph(model, mnist.test, exact)
     samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
     return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),
                       graph=graph, raw_graph=raw_graph, exactness=exactness, samples=samples,
@@ -266,7 +284,23 @@ def lottery_facts(run: LotteryRun) -> dict[str, str]:
         "edges_after_filters": f"{sum(1 for e in graph['edges'] if not e['source'].startswith('x')):,}",
         "vertices_after_filters": f"{sum(1 for n in graph['nodes'] if n['kind'] != 'input'):,}",
     }
+    if "exact_stats" in graph:
+        facts.update(exact_facts(graph["exact_stats"]))
     return facts
+
+
+def exact_facts(stats: dict) -> dict[str, str]:
+    """What the exact bounds did to the graph (generator/flowgraph/exact.py), for the text."""
+    def widest(kind: str) -> str:
+        lo = min(o[kind][0] for o in stats["outputs"].values())
+        hi = max(o[kind][1] for o in stats["outputs"].values())
+        return f"⟨{lo:.1f}, {hi:.1f}⟩"
+    return {"exact_nodes": str(stats["exact_nodes"]), "interval_nodes": str(stats["interval_nodes"]),
+            "exact_programs": str(stats["programs"]),
+            "exact_relus_before": str(stats["relus"][0]), "exact_relus_after": str(stats["relus"][1]),
+            "exact_vertices_removed": str(stats["vertices"][0] - stats["vertices"][1]),
+            "exact_edges_removed": str(stats["edges"][0] - stats["edges"][1]),
+            "outputs_interval_range": widest("interval"), "outputs_exact_range": widest("exact")}
 
 
 def lottery_documents(chapter_id: str, run: LotteryRun, layer_chart: bool = True) -> tuple[dict[str, object], dict[str, str]]:
@@ -283,6 +317,9 @@ def lottery_documents(chapter_id: str, run: LotteryRun, layer_chart: bool = True
         paths["accuracy-vs-weights"]: charts.accuracy_vs_weights(run.spread, run.selected["round"], len(run.config.seeds),
                                                                  pruned_layers_title(run.config)),
     }
+    if "witnesses" in run.graph:
+        paths["witnesses"] = chapter_data(chapter_id, "witnesses.json")
+        documents[paths["witnesses"]] = witnesses_file(chapter_id, "flowgraph.json", run.graph["witnesses"])
     if layer_chart:
         paths["weights-per-layer"] = chapter_data(chapter_id, "weights-per-layer.vl.json")
         documents[paths["weights-per-layer"]] = charts.weights_per_layer(run.rounds, layer_names(run.config))
@@ -303,6 +340,7 @@ def lottery_manifest(run: LotteryRun, paths: dict[str, str]) -> dict:
         "edges": len(run.graph["edges"]),
         "constant_outputs": run.constants,
         "round_flowgraphs": [chapter_data_round(paths, r["round"]) for r in run.rounds],
+        **({"witnesses": paths["witnesses"]} if "witnesses" in paths else {}),
     }
 
 
@@ -381,7 +419,8 @@ def mlp_chapter_output(chapter_id: str, run: LotteryRun, figures: dict[str, Figu
              "find_examples": find_examples(run.graph),
              "rounds_count": str(len(run.rounds)), **extra_facts}
     documents, paths = lottery_documents(chapter_id, run, layer_chart)
-    graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"]}
+    graph_data = {"flowgraph": paths["flowgraph"], "traces": paths["traces"],
+                  **({"witnesses": paths["witnesses"]} if "witnesses" in paths else {})}
     data = {fid: ({"spec": paths[fid]} if f.kind == "altair" else graph_data) for fid, f in figures.items()}
     live_documents, live_files, data["live"] = live_figure_data(chapter_id, run, paths)
     documents.update(live_documents)

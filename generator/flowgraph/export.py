@@ -47,7 +47,10 @@ def flowgraph_document(chapter_id: str, graph: dict, input_shape: list[int], ker
         "input_shape": list(input_shape),
         "layers": graph["layers"],
         "layout": graph["layout"],
-        "nodes": graph["nodes"],
+        # Bounds not tightened (generator/flowgraph/exact.py) are interval arithmetic's; an input's
+        # bounds are its box, exact.
+        "nodes": [node if "bounds_kind" in node else
+                  {**node, "bounds_kind": "exact" if node["kind"] == "input" else "interval"} for node in graph["nodes"]],
         "edges": graph["edges"],
         "stats": {"vertices": len(graph["nodes"]), "edges": len(graph["edges"]),
                   "kernel_weights": kernel_weights, "constant_outputs": constant_outputs},
@@ -59,6 +62,12 @@ def flowgraph_document(chapter_id: str, graph: dict, input_shape: list[int], ker
     if input_range is not None:
         document["input_range"] = list(input_range)
     return validate(document, "flowgraph")
+
+
+def witnesses_file(chapter_id: str, flowgraph: str, witnesses: dict) -> dict:
+    """witnesses.json: for each node with exact bounds, the inputs that attain them."""
+    return validate({"schema_version": SCHEMA_VERSION, "experiment": chapter_id, "flowgraph": flowgraph,
+                     "witnesses": witnesses}, "witnesses")
 
 
 def traces_document(chapter_id: str, flowgraph: str, samples: list[dict]) -> dict:

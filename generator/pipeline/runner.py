@@ -422,11 +422,20 @@ def assemble_chapter(chapter_id: str, config, results: dict[str, TaskResult],
     """A chapter's output, with a static picture (SVG) and a preview (PNG) of every figure's first
     view: what the page shows without JavaScript, and what a shared link's card shows."""
     from generator.chapters import CHAPTERS
+
+    # A figure may draw an upstream chapter's document (the graph whose traces it shows).
+    published = {path: document for u in upstream.values() if u.output is not None
+                 for path, document in u.output.documents.items()}
+    return add_snapshots(chapter_id, CHAPTERS[chapter_id].assemble(config, results, upstream), published)
+
+
+def add_snapshots(chapter_id: str, output: ChapterOutput, upstream_documents: dict | None = None) -> ChapterOutput:
+    """Each figure's static picture (SVG) and preview (PNG), added to the output's files."""
     from generator.site.snapshot import figure_snapshot, preview_png
 
-    output = CHAPTERS[chapter_id].assemble(config, results, upstream)
+    documents = {**(upstream_documents or {}), **output.documents}
     for figure_id, figure in output.figures.items():
-        svg = figure_snapshot(figure, output.documents, output.files)
+        svg = figure_snapshot(figure, documents, output.files)
         figure["snapshot"] = chapter_data(chapter_id, f"snapshots/{figure_id}.svg")
         figure["preview"] = chapter_data(chapter_id, f"snapshots/{figure_id}.png")
         output.files[figure["snapshot"]] = svg.encode()

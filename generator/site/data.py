@@ -26,9 +26,9 @@ def figure_page_markdown(chapter: Chapter, figure_id: str, figure: dict) -> str:
 
 
 def write_site_data(folder: Path, chapters: list[Chapter], outputs: dict[str, ChapterOutput], profile: str,
-                    build: dict) -> None:
+                    build: dict, docs_dir: Path = DOCS_DIR) -> None:
     for chapter in chapters:
-        if not (DOCS_DIR / f"{chapter.id}.md").exists():
+        if not (docs_dir / f"{chapter.id}.md").exists():
             raise BuildError(f"docs/{chapter.id}.md is missing: every chapter in generator/chapters needs a page")
     # A chapter never built (--only on a fresh build folder) is left out of the site.
     omitted = [chapter.id for chapter in chapters if chapter.id not in outputs]

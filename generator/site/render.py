@@ -21,10 +21,12 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def build_site(data_dir: Path, site_dir: Path) -> Path:
+def build_site(data_dir: Path, site_dir: Path, docs_dir: Path | None = None, site_name: str | None = None) -> Path:
     """The whole site, built from `data_dir` (the staged site data) into a fresh folder beside
     `site_dir`; returns that folder, for the caller to publish. The folder carries the marker
-    that says this tool wrote it (mkdocs, cleaning it first, leaves dot files alone)."""
+    that says this tool wrote it (mkdocs, cleaning it first, leaves dot files alone).
+    docs_dir, site_name: another set of pages with the report's theme and front end (the site
+    `flowgraph-report model` writes)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, MkDocsException
@@ -37,7 +39,10 @@ def build_site(data_dir: Path, site_dir: Path) -> Path:
     previous = os.environ.get("FLOWGRAPH_SITE_DATA")
     os.environ["FLOWGRAPH_SITE_DATA"] = str(data_dir)   # read by site_src/hooks.py
     try:
-        config = load_config(str(MKDOCS_YML), site_dir=str(staging), strict=True)
+        overrides = {"docs_dir": str(docs_dir)} if docs_dir is not None else {}
+        if site_name is not None:
+            overrides.update(site_name=site_name, site_description=site_name)
+        config = load_config(str(MKDOCS_YML), site_dir=str(staging), strict=True, **overrides)
         build(config)
     except (Abort, MkDocsException) as e:
         # mkdocs says "Error reading page 'x.md':" and then, separately, what the error was.

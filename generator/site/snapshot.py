@@ -97,7 +97,9 @@ def flowgraph_svg(graph: dict, options: dict, samples: list[dict], width_px: int
     output = str(options.get("output", "all"))
     filters_mode = options.get("inputs") == "filters" and len(graph["input_shape"]) == 2
     sample = next((s for s in samples if s["id"] == options.get("sample")), None)
-    values = Evaluator(graph).values(np.array([sample["pixels"]]) / 255.0)[0] if sample else None
+    # a sample's input: `inputs` where it is not a test image's pixels / 255 (an adversarial image)
+    inputs = (np.array([sample["inputs"]]) if "inputs" in sample else np.array([sample["pixels"]]) / 255.0) if sample else None
+    values = Evaluator(graph).values(inputs)[0] if sample else None
 
     keep = ancestors(graph, f"y{output}") if output != "all" and f"y{output}" in index else {n["id"] for n in nodes}
     keep = keep if subset is None else keep & subset

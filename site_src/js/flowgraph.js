@@ -16,6 +16,7 @@ import { sampleChoice } from "./filters.js";
 import { attachZoom } from "./zoom.js";
 import { paintHighlight, paintScene } from "./paint.js";
 import { nodeSummary, renderPanel, showTooltip } from "./panel.js";
+import { showWitnesses } from "./witnesses.js";
 import { showStimuli } from "./stimuli.js";
 import { paintedPicture } from "./download.js";
 import { chosenInput, flowgraphScene, positionsFor, viewSentence, visibleFor } from "./scene.js";
@@ -213,6 +214,7 @@ export function draw(element, data, options = {}) {
       if (nodes[i].kind === "neuron" && data.path && data.load && data.loadImages) {
         showStimuli(panel, data.path, nodes[i].id, data);
       }
+      if (data.witnesses && data.load) showWitnesses(panel, data, nodes[i], nodes, g.shape);
       if (!visible[i]) setState({ output: "all" });
     }
     paintOverlay();

@@ -65,13 +65,14 @@ function loadJson(path) {
 
 const compiledCache = new Map(); // flowgraph URL -> compile() of it
 async function loadGraph(mount) {
-  const { flowgraph, traces } = mount.dataset;
+  const { flowgraph, traces, witnesses } = mount.dataset;
   if (!flowgraph) throw new Error("data-flowgraph is missing");
   const [graph, traceData] = await Promise.all([loadJson(flowgraph), traces ? loadJson(traces) : null]);
   if (!compiledCache.has(flowgraph)) compiledCache.set(flowgraph, compile(graph));
   // path, load and loadImages: a node panel shows what the report has on the node elsewhere
   // (its strongest stimuli, stimuli.js).
-  return { graph, traces: traceData, compiled: compiledCache.get(flowgraph), path: flowgraph, load: loadJson, loadImages };
+  return { graph, traces: traceData, compiled: compiledCache.get(flowgraph), path: flowgraph, load: loadJson, loadImages,
+    witnesses };
 }
 
 // Vega is 830 KB: loaded only on pages that have a chart, once.

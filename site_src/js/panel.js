@@ -68,6 +68,10 @@ export function renderPanel(container, { node, index, g, nodes, shape, values, w
     .text("×").on("click", onClose);
   const facts = container.append("div").attr("class", "fg-panel-facts");
   facts.append("span").text(`bounds ${formatBounds(node.bounds)}`);
+  if (node.bounds_kind && node.kind !== "input") {
+    facts.append("span").attr("class", "fg-bounds-kind").text(node.bounds_kind === "exact"
+      ? "exact: its true range over every input" : "interval arithmetic: may be wider than its true range");
+  }
   if (values) facts.append("span").text(`value ${format2(values[index])}`);
   if (node.kind === "input") {
     facts.append("span").text(shape.length === 2 ? "a pixel of the image, scaled to [0, 1]" : "an input of the network");

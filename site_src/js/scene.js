@@ -35,7 +35,7 @@ export function chosenInput(custom, samples, sampleId) {
   if (custom) return custom;
   const sample = samples.find((s) => s.id === sampleId);
   if (!sample) return null;
-  return { inputs: sample.pixels ? pixelInputs(sample.pixels) : Float64Array.from(sample.inputs),
+  return { inputs: sample.inputs ? Float64Array.from(sample.inputs) : pixelInputs(sample.pixels),
     pixels: sample.pixels ?? null, sample };
 }
 
