@@ -10,7 +10,7 @@ run, on this machine.
 
     .venv/bin/python benchmarks/chapter_cost.py --set structure [--profile full] [--jobs 2] [--from build]
 
-Writes benchmarks/results/<set>_cost.json (looking_inside_cost.json, structure_cost.json).
+Writes benchmarks/results/<set>_cost.json (looking_inside_cost.json, structure_cost.json, exact_cost.json).
 """
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ SETS = {
                        ("map-layer-", "train-backdoored-", "score-seed-")),
     "structure": (("deep-compression", "dsd", "sparse-training", "convergent-learning", "clusterability", "tradeoff"),
                   ("compress-", "run-dsd-", "train-sparse-", "train-paired-")),
+    # issue 21: the MLP chapters' assemblies (their exact bounds and witnesses) and the robustness
+    # chapter (its radius searches); the chapters downstream of them stay warm (same keys).
+    "exact": (("mnist-mlp-lth", "mnist-mlp-lth-dense-first", "robustness"), ("search-radii-",)),
 }
 
 

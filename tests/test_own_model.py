@@ -17,7 +17,6 @@ from torch import nn
 
 from generator.flowgraph.export import validate
 from generator.flowgraph.graph import Evaluator, flowgraph_from_sequential, simplify
-from generator.own.command import report
 from generator.own.layers import normalise
 from generator.own.onnx_file import load_onnx
 from generator.own.torch_file import load_torch

@@ -99,8 +99,15 @@ def seed_spread(config: LotteryExperiment, results: dict[str, TaskResult]) -> li
     return rows
 
 
-# The budget of exact bounds for the MLP chapters' graphs (generator/flowgraph/exact.py).
-EXACT = ExactConfig()
+# The budget of exact bounds for the MLP chapters' graphs (generator/flowgraph/exact.py), per
+# profile. The quick profile's dense-first network (pruned for 4 rounds only) has outputs over up
+# to 37 undecided ReLUs, 45 s of programs in all; its tests need its hidden layers exact, no more.
+EXACT = {"full": ExactConfig(), "quick": ExactConfig(max_binaries=16)}
+
+
+def profile_of(configs: dict, config) -> str:
+    """Which profile a chapter's config is (the assembly is handed the config alone)."""
+    return next((profile for profile, c in configs.items() if c == config), "full")
 
 
 def exact_graph(model, test, exact: ExactConfig | None = None) -> tuple[dict, dict, np.ndarray, dict]:
@@ -126,13 +133,13 @@ def exact_graph(model, test, exact: ExactConfig | None = None) -> tuple[dict, di
     return graph, raw_graph, outputs, exactness
 
 
-def analyse(config: LotteryExperiment, results: dict[str, TaskResult]) -> LotteryRun:
+def analyse(config: LotteryExperiment, results: dict[str, TaskResult], exact: ExactConfig | None = None) -> LotteryRun:
+    """exact: the budget of exact bounds (MLP chapters), or None for interval bounds."""
     mnist = load_mnist(config.data)
     seed = choose_seed(config, results)
     result = results[f"seed-{seed}"]
     rounds = result.record["rounds"]
     model = lottery_model(config, result, rounds[-1]["round"])
-    exact = EXACT if isinstance(config.model, MLPConfig) else None
     graph, raw_graph, outputs, exactness = exact_graph(model, mnist.test, exact)
     samples = sample_traces(graph, outputs.argmax(1), mnist.test, config.samples_per_class, config.misclassified_samples)
     return LotteryRun(config=config, seed=seed, rounds=rounds, spread=seed_spread(config, results),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream
 from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from generator.chapters.mnist_lottery import check_lottery_output, LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.chapters.mnist_lottery import EXACT, profile_of, check_lottery_output, LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 from generator.site.palette import SIGNS
 
 ID = "mnist-mlp-lth"
@@ -85,7 +85,7 @@ def tasks(config: LotteryExperiment, upstream: dict[str, Upstream]):
 
 
 def assemble(config: LotteryExperiment, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
-    return mlp_chapter_output(ID, analyse(config, results), FIGURES, POST)
+    return mlp_chapter_output(ID, analyse(config, results, EXACT[profile_of(CONFIGS, config)]), FIGURES, POST)
 
 
 CHAPTER = Chapter(

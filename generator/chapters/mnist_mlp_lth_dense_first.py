@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, TaskResult, Upstream
 from generator.networks.config import DataConfig, LotteryExperiment, PruneConfig, TrainConfig
-from generator.chapters.mnist_lottery import check_lottery_output, LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
+from generator.chapters.mnist_lottery import EXACT, profile_of, check_lottery_output, LIVE_FIGURE, analyse, lottery_tasks, mlp_chapter_output
 
 ID = "mnist-mlp-lth-dense-first"
 
@@ -71,7 +71,7 @@ def tasks(config: LotteryExperiment, upstream: dict[str, Upstream]):
 
 
 def assemble(config: LotteryExperiment, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
-    run = analyse(config, results)
+    run = analyse(config, results, EXACT[profile_of(CONFIGS, config)])
     per_layer = run.selected["weights_per_layer"]
     facts = {**POST, "layer_1_weights": f"{per_layer[0]:,}", "layer_2_3_weights": f"{sum(per_layer[1:]):,}",
              "post_constant_comparison": post_constant_comparison(run.constants)}

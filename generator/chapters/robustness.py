@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generator.chapters.mnist_lottery import EXACT, describe_sample, exact_graph, studied_model
+from generator.chapters.mnist_lottery import EXACT, INPUT_RANGE, describe_sample, profile_of, studied_model
 from generator.flowgraph.export import traces_document, validate
-from generator.flowgraph.graph import Evaluator, evaluate, output_logits
+from generator.flowgraph.graph import Evaluator, evaluate, flowgraph_from_sequential, output_logits, simplify
 from generator.flowgraph.robustness import GROWTH, MARGIN, robustness_radius
 from generator.flowgraph.traces import graph_trace, trace
 from generator.networks.config import require
@@ -59,12 +59,20 @@ def graph_digest(graph: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def searched_graph(experiment, results: dict[str, TaskResult]) -> dict:
+    """The network a lottery chapter draws, as the searches read it: simplified with interval
+    bounds. It is the same function as the published graph (whose exact bounds would cost more
+    than they save here: inside a small ball interval bounds are tight)."""
+    model = studied_model(experiment, results, "shown")
+    return simplify(flowgraph_from_sequential(model, [INPUT_RANGE] * 784))
+
+
 @one_thread
 def search_radii(experiment, start: int, stop: int, time_limit: float, *seed_results: TaskResult) -> TaskResult:
     """The exact radius of test images start..stop-1 on the network the chapter draws."""
     results = {f"seed-{s}": r for s, r in zip(experiment.seeds, seed_results)}
     test = load_mnist(experiment.data).test
-    graph, _, _, _ = exact_graph(studied_model(experiment, results, "shown"), test, EXACT)
+    graph = searched_graph(experiment, results)
     rows, adversarial = [], np.full((stop - start, test.pixels.shape[1]), np.nan)
     for k, index in enumerate(range(start, stop)):
         found = robustness_radius(graph, test.pixels[index] / GREY, time_limit)
@@ -95,22 +103,27 @@ def tasks(config: RobustnessConfig, upstream: dict[str, Upstream]) -> list[Task]
     return found
 
 
+def searched_digest(upstream: Upstream) -> str:
+    return graph_digest(searched_graph(upstream.config, upstream.results))
+
+
 def published(upstream: Upstream) -> tuple[str, dict]:
     path = upstream.output.manifest["flowgraph"]
     return path, upstream.output.documents[path]
 
 
 def network_rows(config: RobustnessConfig, results: dict[str, TaskResult], network: str, graph: dict,
-                 pixels: np.ndarray) -> list[dict]:
+                 pixels: np.ndarray, searched: str) -> list[dict]:
     """Every searched image of one network, its adversarial input checked on the published graph:
-    another class, and no pixel the graph reads farther from the image than the radius."""
+    another class, and no pixel the graph reads farther from the image than the radius.
+    searched: the digest of the graph the searches should have run on."""
     rows = []
     evaluator = Evaluator(graph)
     read = np.array(sorted(n["index"] for n in graph["nodes"] if n["kind"] == "input"), dtype=np.int64)
     for start in range(0, config.images, config.chunk):
         result = results[f"{network}-{start:04d}"]
-        if result.record["graph"] != graph_digest(graph):
-            raise BuildError(f"robustness: the {network} graph its tasks searched is not the one its chapter publishes")
+        if result.record["graph"] != searched:
+            raise BuildError(f"robustness: the {network} its tasks searched is not the network its chapter publishes")
         for row, adversarial in zip(result.record["images"], result.arrays["adversarial"]):
             if row["radius"] is None:
                 rows.append({**row, "adversarial": None})
@@ -208,12 +221,13 @@ FIGURES = {
 def assemble(config: RobustnessConfig, results: dict[str, TaskResult], upstream: dict[str, Upstream]) -> ChapterOutput:
     pixels = load_mnist(upstream[LOTTERY].config.data).test.pixels
     networks, curves = [], []
+    exact = EXACT[profile_of(CONFIGS, config)]
     facts = {"images": str(config.images), "margin": f"{MARGIN:g}", "growth": f"{100 * (GROWTH - 1):.0f}%",
-             "exact_budget": str(EXACT.max_binaries), "exact_time_limit": f"{EXACT.time_limit:g} s"}
+             "exact_budget": str(exact.max_binaries), "exact_time_limit": f"{exact.time_limit:g} s"}
     by_network = {}
     for network, name, chapter in NETWORKS:
         path, graph = published(upstream[chapter])
-        rows = network_rows(config, results, network, graph, pixels)
+        rows = network_rows(config, results, network, graph, pixels, searched_digest(upstream[chapter]))
         by_network[network] = (path, graph, rows)
         networks.append({"id": network, "name": name, "chapter": chapter, "flowgraph": path, "images": rows})
         curves += robust_curve(rows, name)
@@ -251,7 +265,8 @@ def check(config: RobustnessConfig, results: dict[str, TaskResult], upstream: di
     shipped = output.documents.get(chapter_data(ID, "robustness.json"), {})
     for (network, _, chapter), entry in zip(NETWORKS, shipped.get("networks", [])):
         path, graph = published(upstream[chapter])
-        if entry["flowgraph"] != path or entry["images"] != network_rows(config, results, network, graph, pixels):
+        rows = network_rows(config, results, network, graph, pixels, searched_digest(upstream[chapter]))
+        if entry["flowgraph"] != path or entry["images"] != rows:
             raise BuildError(f"robustness.json: the {network}'s radii are not the tasks' on its published graph")
         if network_facts(network.replace("-", "_"), entry["images"]).items() - output.facts.items():
             raise BuildError(f"the facts of the {network} do not say what robustness.json holds")

@@ -381,7 +381,7 @@ are `exact` (attained by the inputs in `witnesses.json`) or `interval` arithmeti
 def write_model_site(config: ModelReportConfig, output: ChapterOutput, out: Path) -> Path:
     """The site into a fresh folder beside `out`, swapped in whole (out must be new, empty or a
     site this tool wrote)."""
-    from generator.pipeline.atomic import check_replaceable, publish_dir, staging_dir_for, write_text_atomic
+    from generator.pipeline.atomic import check_replaceable, publish_dir, write_text_atomic
     from generator.pipeline.provenance import build_info
     from generator.pipeline.runner import add_snapshots
     from generator.site.data import write_site_data

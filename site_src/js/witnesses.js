@@ -19,7 +19,7 @@ export async function showWitnesses(panel, { load, witnesses }, node, nodes, sha
   const image = shape.length === 2 && pair.lo.length === SIDE * SIDE;
   const box = panel.append("div").attr("class", "fg-panel-witnesses");
   box.append("div").attr("class", "fg-panel-stimuli-head").text(image
-    ? "The images where it is lowest and highest, exactly, over every image in [0, 1]^784:"
+    ? "The images where it is lowest and highest, exactly, over every possible image (all of [0, 1]⁷⁸⁴):"
     : "The inputs where it is lowest and highest, exactly, over every input in the box:");
   const list = box.append("div").attr("class", "fg-stimuli-list");
   const names = new Map(nodes.filter((n) => n.kind === "input").map((n) => [n.index, n.name ?? n.id]));
