@@ -3,7 +3,7 @@
     flowgraph-report build [--profile quick] ...   the report (what `make site` runs)
     flowgraph-report serve                         the report's site with live reload (mkdocs serve)
     flowgraph-report model PATH [--inputs SHAPE] [--input-range LO,HI] [--data FILE.npz | --data mnist]
-                                [--prune FRACTION] [--names FILE] [--out DIR]
+                                [--prune FRACTION] [--names FILE] [--exact-relus N] [--out DIR]
                                                    an exact report of your own model (ONNX or torch)
 Every failure is one `error:` line and exit status 1."""
 from __future__ import annotations
@@ -30,6 +30,9 @@ def model_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prune", metavar="FRACTION", type=float, default=0.0,
                         help="prune this share of the weights by global magnitude first (no retraining)")
     parser.add_argument("--names", metavar="FILE", help='JSON {"inputs": [...], "outputs": [...]}')
+    parser.add_argument("--exact-relus", metavar="N", type=int, default=300,
+                        help="exact bounds (by MILP) for graphs with at most N ReLUs after simplification; "
+                             "interval bounds past that (default 300; 0: interval only)")
     parser.add_argument("--title", help="the report's title (default: the file's name)")
     parser.add_argument("--out", metavar="DIR", type=Path, help="where the site goes (default: <model>-report)")
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             from generator.own.command import report
             out = args.out or Path(f"{Path(args.path).stem}-report")
             site = report(args.path, out, inputs=args.inputs, input_range=args.input_range, data=args.data,
-                          prune=args.prune, names=args.names, title=args.title)
+                          prune=args.prune, names=args.names, title=args.title, exact_relus=args.exact_relus)
         except BaseException as e:
             if isinstance(e, SystemExit):
                 raise

@@ -66,10 +66,13 @@ def data_shape(data: str | tuple) -> tuple[int, ...] | None:
 
 def report(model: nn.Module | str | Path, out: str | Path, *, inputs: str | tuple[int, ...] | None = None,
            input_range: str | tuple[float, float] = (0.0, 1.0), data: str | tuple = "", prune: float = 0.0,
-           names: str | dict | None = None, title: str | None = None,
-           exact: ExactConfig = ExactConfig()) -> Path:
+           names: str | dict | None = None, title: str | None = None, exact_relus: int = 300) -> Path:
     """Write the exact report of `model` (an nn.Sequential in memory, or an ONNX or torch file) to
-    the folder `out`; returns it. data: "mnist", an .npz path, or (x, y) arrays (y may be None)."""
+    the folder `out`; returns it. data: "mnist", an .npz path, or (x, y) arrays (y may be None).
+    exact_relus: exact bounds for graphs with at most this many ReLUs after simplification (each
+    node's programs deciding at most as many), interval bounds for larger ones."""
+    if not isinstance(exact_relus, int) or exact_relus < 0:
+        raise ConfigError(f"--exact-relus {exact_relus}: expected an integer ≥ 0")
     steps = bar(STEPS, desc="model report", unit="step", leave=False)
     step = iter(steps)
 
@@ -96,7 +99,8 @@ def report(model: nn.Module | str | Path, out: str | Path, *, inputs: str | tupl
     else:
         samples, data_name = load_samples(data, shape, box), data
     config = ModelReportConfig(source=source, title=title or (Path(source).stem if source else "Your model"),
-                               input_shape=shape, input_range=box, data=data_name, prune=float(prune), exact=exact)
+                               input_shape=shape, input_range=box, data=data_name, prune=float(prune),
+                               exact=ExactConfig(max_binaries=exact_relus), max_exact_relus=exact_relus)
     advance("prune")
     model = prune_model(model, config.prune)
     result = model_graph(model, config, samples, names if isinstance(names, dict) else load_names(names),

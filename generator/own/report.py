@@ -42,7 +42,9 @@ class ModelReportConfig:
     data: str = ""                       # "", "mnist" or an .npz file
     prune: float = 0.0
     exact: ExactConfig = field(default_factory=ExactConfig)
-    max_exact_nodes: int = 3000          # larger graphs keep interval bounds (two programs per node)
+    # Exact bounds cost two programs a node, each slower the more ReLUs it must decide: a graph
+    # with more ReLUs than this after simplification keeps interval bounds throughout.
+    max_exact_relus: int = 300
 
 
 @dataclass
@@ -199,7 +201,7 @@ def model_graph(model: nn.Sequential, config: ModelReportConfig, samples: Sample
     graph = simplify(raw)
     stats, witnesses = None, {}
     step("exact bounds")
-    if sum(1 for n in graph["nodes"] if n["kind"] != "input") <= config.max_exact_nodes:
+    if sum(1 for n in graph["nodes"] if n["kind"] != "input" and n["activation"] == "relu") <= config.max_exact_relus:
         bounds = exact_bounds(graph, np.full(n_inputs, config.input_range[0]), config.exact)
         tightened = tighten(graph, bounds)
         stats = tightening_stats(graph, tightened, bounds)
@@ -240,7 +242,7 @@ def sample_documents(result: ModelGraph, samples: Samples, image: bool) -> list[
         label = int(samples.labels[i]) if samples.labels is not None else int(predictions[i])
         pixels = np.clip(np.rint(samples.inputs[i] * 255), 0, 255).astype(np.uint8) if image else None
         sample = trace(f"s{i}", int(i), label, int(predictions[i]), pixels if pixels is not None else np.zeros(0),
-                       node_values)
+                       node_values, note=None if samples.labels is not None else "no label given: its prediction stands in")
         if pixels is None:
             del sample["pixels"]
         if not image or not np.array_equal(pixels / 255.0, samples.inputs[i]):
@@ -277,8 +279,9 @@ def model_facts(config: ModelReportConfig, result: ModelGraph, samples: Samples)
     }
     stats = result.stats
     if stats is None:
-        facts["bounds_text"] = (f"The graph has more than {config.max_exact_nodes:,} nodes, so its bounds are "
-                                f"interval arithmetic's, which may be wider than the true ranges.")
+        facts["bounds_text"] = (f"The graph has {relus:,} ReLUs, more than the {config.max_exact_relus:,} for which exact "
+                                f"bounds are computed, so its bounds are interval arithmetic's, which may be wider "
+                                f"than the true ranges.")
     else:
         lo = min(o["exact"][0] for o in stats["outputs"].values())
         hi = max(o["exact"][1] for o in stats["outputs"].values())

@@ -405,9 +405,15 @@ def attributions_svg(document: dict, images_gz: bytes) -> str:
 
 
 def chart_svg(spec: dict) -> str:
+    import re
+
     import vl_convert as vlc
     fixed = {**spec, "width": 700 if spec.get("width") == "container" else spec.get("width", 700)}
-    return vlc.vegalite_to_svg(fixed, vl_version="6.4")
+    svg = vlc.vegalite_to_svg(fixed, vl_version="6.4")
+    # Vega numbers a legend's gradients with a counter that lives as long as the process, so the
+    # same chart gets gradient_0 in one build and gradient_3 in another: renumber from 0.
+    ids: dict[str, str] = {}
+    return re.sub(r"gradient_\d+", lambda m: ids.setdefault(m.group(0), f"gradient_{len(ids)}"), svg)
 
 
 def preview_png(svg: str) -> bytes:
