@@ -177,6 +177,9 @@ def on_page_markdown(markdown, page, config, files):
         return _figure_html(global_id, slot, standalone, page.url, options)
 
     markdown = PLACEHOLDER.sub(expand, markdown)
+    # A link to a chapter this build left out (--only) would be a broken link: its words stay.
+    for omitted in _report.get("omitted", []):
+        markdown = re.sub(rf"\[([^\]]+)\]\({re.escape(omitted)}\.md(#[^)]*)?\)", r"\1", markdown)
     if chapter:
         markdown += "\n\n" + _provenance(chapter, page)
     return markdown

@@ -102,7 +102,8 @@ def test_the_fast_schema_check_rejects_what_jsonschema_rejects(quick_build):
     examples = {"flowgraph": "mnist-mlp-lth/flowgraph.json", "traces": "mnist-mlp-lth/traces.json",
                 "manifest": "manifest.json", "embedding": "tsne/embedding.json", "stimuli": "stimuli/stimuli.json",
                 "attributions": "attributions/attributions.json", "circuits": "spade/circuits.json",
-                "episode": "cartpole-dqn/episode.json"}
+                "episode": "cartpole-dqn/episode.json", "witnesses": "mnist-mlp-lth/witnesses.json",
+                "robustness": "robustness/robustness.json"}
     assert set(examples) == {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}
 
     def damages(document):

@@ -192,3 +192,15 @@ def test_a_neurons_panel_shows_that_its_bounds_are_exact_and_the_images_that_rea
     assert "exact" in page.locator(".fg-panel .fg-bounds-kind").inner_text()
     titles = [page.locator(".fg-panel .fg-witness").nth(k).get_attribute("title") for k in range(2)]
     assert titles[0].endswith(f"{neuron['bounds'][0]:.2f}") and titles[1].endswith(f"{neuron['bounds'][1]:.2f}")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["frobnicate"], "expected a command, build, serve or model; got 'frobnicate'"),
+    (["build", "--profile", "huge"], "huge"),
+    (["model", str(REPO / "README.md")], "unknown kind of file .md; expected .onnx, .pt or .pth"),
+    (["model", "missing.onnx"], "missing.onnx: no such file"),
+])
+def test_the_command_says_what_is_wrong_in_one_line(args, words, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "generator.cli", *args], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "FLOWGRAPH_BUILD_DIR": str(tmp_path / "b")})
+    assert result.returncode == 1 and words in one_line(result.stderr), result.stderr

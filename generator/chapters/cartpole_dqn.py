@@ -18,8 +18,9 @@ from generator.networks.config import require
 from generator.networks.distil import DistilConfig, prune_and_distil
 from generator.networks.dqn import DQNConfig, passes, state_arrays, train_dqn
 from generator.pipeline.errors import BuildError
-from generator.flowgraph.export import flowgraph_document, validate
+from generator.flowgraph.export import flowgraph_document, validate, witnesses_file
 from generator.flowgraph.graph import check_exact, constant_outputs, flowgraph_from_sequential, ignored_inputs, simplify
+from generator.flowgraph.exact import ExactConfig, exact_bounds, tighten, witnesses_document
 from generator.flowgraph.layout import layout_flowgraph
 from generator.networks.models import mlp
 from generator.networks.config import MLPConfig
@@ -198,7 +199,11 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstrea
     record = result.record
     student = network(config, result, "student")
     raw = flowgraph_from_sequential(student, config.input_box, INPUT_NAMES, OUTPUT_NAMES)
-    graph = simplify(raw)
+    interval = simplify(raw)
+    # exact bounds over the whole box, each with the state that attains it (a handful of programs)
+    bounds = exact_bounds(interval, np.array(config.input_box)[:, 0], ExactConfig())
+    graph = tighten(interval, bounds)
+    witnesses = witnesses_document(graph, bounds)
     shown = episodes(greedy(student), config.seed_range("evaluation_seeds"))
     # The states the agent acted on (not the one after its last step, where the episode ended).
     observations = np.concatenate([e.observations[:-1] for e in shown])
@@ -218,6 +223,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstrea
     accepted = [r for r in record["rounds"] if r["accepted"]]
     dense = record["rounds"][0]["weights"]
     paths = {"flowgraph": chapter_data(ID, "flowgraph.json"), "episode": chapter_data(ID, "episode.json"),
+             "witnesses": chapter_data(ID, "witnesses.json"),
              "return-vs-weights": chapter_data(ID, "return-vs-weights.vl.json")}
     documents = {
         paths["flowgraph"]: flowgraph_document(ID, graph, [4], sum(record["weights_per_layer"]), constants,
@@ -231,6 +237,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstrea
             "starts": [{"seed": s, "state": [float(v) for v in start_state(s)]} for s in config.seed_range("evaluation_seeds")],
         }, "episode"),
         paths["return-vs-weights"]: charts.return_vs_weights(record["rounds"], MAX_STEPS),
+        paths["witnesses"]: witnesses_file(ID, "flowgraph.json", witnesses),
     }
     returns = record["evaluation_returns"]
     names = " and ".join(ignored)
@@ -267,7 +274,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstrea
         "track_limit": f"{X_THRESHOLD:g}", "angle_limit": f"{np.degrees(THETA_THRESHOLD):.0f}°",
     }
     data = {"return-vs-weights": {"spec": paths["return-vs-weights"]},
-            "flowgraph": {"flowgraph": paths["flowgraph"]},
+            "flowgraph": {"flowgraph": paths["flowgraph"], "witnesses": paths["witnesses"]},
             "episode": {"flowgraph": paths["flowgraph"], "episode": paths["episode"]},
             "balance": {"flowgraph": paths["flowgraph"], "episode": paths["episode"]}}
     manifest = {
@@ -275,6 +282,7 @@ def assemble(config: CartPoleExperiment, results: dict[str, TaskResult], upstrea
         "rounds": [{"round": r["round"], "weights": r["weights"], "mean_return": r["validation_mean_return"]}
                    for r in accepted],
         "selected_round": accepted[-1]["round"], "flowgraph": paths["flowgraph"], "episode": paths["episode"],
+        "witnesses": paths["witnesses"],
         "vertices": len(graph["nodes"]), "edges": len(graph["edges"]), "constant_outputs": constants,
         "ignored_inputs": ignored, "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES,
         "evaluation": {"episodes": len(returns), "mean_return": float(np.mean(returns))},

@@ -188,13 +188,13 @@ def example_documents(graph_path: str, graph: dict, row: dict, pixels: np.ndarra
     changed["inputs"] = [float(v) for v in adversarial]
     folder = graph_path.rsplit("/", 2)[-2]
     traces = traces_document(ID, f"../{folder}/flowgraph.json", [original, changed])
-    cells = []
+    cells = []    # zeros left out: white pixels and unchanged ones are the charts' background
     for k in range(784):
         r, c = divmod(k, 28)
-        cells.append({"panel": PANELS[0], "row": r, "col": c, "value": round(float(image[k]) / GREY, 4)})
-        cells.append({"panel": PANELS[1], "row": r, "col": c, "value": round(float(adversarial[k]), 4)})
-        cells.append({"panel": PANELS[2], "row": r, "col": c,
-                      "value": round(float(adversarial[k] - image[k] / GREY) * GREY, 3)})
+        for panel, value in zip(PANELS, (float(image[k]) / GREY, float(adversarial[k]),
+                                         float(adversarial[k] - image[k] / GREY) * GREY)):
+            if round(value, 4) != 0:
+                cells.append({"panel": panel, "row": r, "col": c, "value": round(value, 4)})
     return traces, cells
 
 
@@ -212,8 +212,8 @@ FIGURES = {
         "the change, pixel by pixel (purple brighter, brown darker). The ticket reads it as {example_class}."),
     "example-trace": Figure(
         "flowgraph", "The adversarial image through the ticket's graph",
-        "The lottery ticket's exact flowgraph on the adversarial image ({example_radius} grey levels from {example}); "
-        f"switch the sample to the original image to see which nodes the change moved. Edge width is |weight|, {SIGNS}.",
+        "The lottery ticket's exact flowgraph on the adversarial image, {example_radius} grey levels from {example}. "
+        f"Switch the sample to the original image to see which nodes the change moved. Edge width is |weight|, {SIGNS}.",
         {"output": "all", "inputs": "pixels"}),
 }
 

@@ -264,7 +264,7 @@ def model_facts(config: ModelReportConfig, result: ModelGraph, samples: Samples)
         "raw_vertices": f"{result.raw_vertices:,}",
         "vertices": f"{len(nodes):,}", "edges": f"{len(graph['edges']):,}",
         "inputs_read": f"{sum(1 for n in nodes if n['kind'] == 'input'):,}",
-        "neurons": f"{sum(1 for n in nodes if n['kind'] == 'neuron'):,}", "relu_neurons": str(relus),
+        "neurons": f"{sum(1 for n in nodes if n['kind'] == 'neuron'):,}", "relu_neurons": f"{relus:,}",
         "outputs": str(sum(1 for n in nodes if n["kind"] == "output")),
         "samples": f"{len(samples.inputs):,}",
         "samples_kind": ("inputs drawn at random in the box (no data was given)" if samples.drawn
@@ -316,7 +316,7 @@ def model_output(config: ModelReportConfig, result: ModelGraph, samples: Samples
     classes = [n["class"] for n in graph["nodes"] if n["kind"] == "output" and str(n["class"]) not in constants]
     smallest = min(classes or [0], key=lambda c: (subgraph_size(graph, f"y{c}")[0], c))
     sub_v, sub_e = subgraph_size(graph, f"y{smallest}")
-    facts.update(subgraph_class=str(smallest), subgraph_vertices=str(sub_v), subgraph_edges=str(sub_e),
+    facts.update(subgraph_class=str(smallest), subgraph_vertices=f"{sub_v:,}", subgraph_edges=f"{sub_e:,}",
                  trace_sample=f"sample #{samples_shown[0]['test_index']}")
     figures = {
         "flowgraph": Figure("flowgraph", "The model as an exact flowgraph",

@@ -27,13 +27,14 @@ def robust_share(rows: list[dict], networks: list[str]) -> dict:
 
 def image_triptych(rows: list[dict], titles: list[str]) -> dict:
     """Three 28 × 28 pictures side by side: the test image, the adversarial image and the change.
-    rows: panel, row, col, value (0..1 for the images; the change in grey levels)."""
+    rows: panel, row, col, value (0..1 for the images; the change in grey levels); cells left
+    out are 0 (white; no change)."""
     pictures = [r for r in rows if r["panel"] != titles[2]]
     change = [r for r in rows if r["panel"] == titles[2]]
     biggest = max((abs(r["value"]) for r in change), default=1.0) or 1.0
-    cell = dict(width=150, height=150)
-    x = alt.X("col:O", axis=None)
-    y = alt.Y("row:O", axis=None)
+    cell = dict(width=104, height=104)     # three side by side fit a phone without shrinking the text
+    x = alt.X("col:O", axis=None, scale=alt.Scale(domain=list(range(28))))
+    y = alt.Y("row:O", axis=None, scale=alt.Scale(domain=list(range(28))))
     image = (alt.Chart(alt.Data(values=pictures)).mark_rect().encode(
         x=x, y=y, color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#ffffff", "#000000"]), legend=None),
         tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O"), alt.Tooltip("value:Q", format=".3f", title="pixel")])
