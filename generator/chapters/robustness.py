@@ -1,12 +1,12 @@
 """Exact ranges and robustness: what the MLP chapters' exact bounds say (each node's true range
 over every image, with the images that reach it), and, for the first test images, the smallest
 change of any pixel (L∞) that changes the prediction of the lottery ticket and of the
-dense-first ticket, found exactly by mixed-integer programming on the graphs those chapters
-publish (generator/flowgraph/robustness.py).
+dense-first ticket, found exactly by mixed-integer programming (generator/flowgraph/robustness.py).
 
-The tasks rebuild each network's exact graph from the upstream chapters' task results (never
-training them again) and search a share of the images each; the assembly checks that the graph
-they searched is the one published, and every adversarial input against it."""
+The tasks rebuild each network's graph from the upstream chapters' task results (never training
+them again) and search a share of the images each; the assembly checks by digest that they
+searched the network the chapter draws, and every adversarial input against the graph it
+publishes."""
 from __future__ import annotations
 
 import hashlib
