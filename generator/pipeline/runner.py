@@ -288,7 +288,10 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
             cached_outputs[chapter.id] = cached
             plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
             plan.upstream[chapter.id].output = cached[0]
-    checked_outputs = [chapter for chapter in order if chapter.id in cached_outputs]
+    # A cached output is checked against its upstream chapters' outputs; one whose upstream has none
+    # cached (assembled again below) is assembled again after it.
+    checked_outputs = [chapter for chapter in order if chapter.id in cached_outputs
+                       and all(u in cached_outputs for u in chapter.builds_on)]
     calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id], plan.upstream_of(chapter)))
               for chapter in checked_outputs]
     errors = workers.map(calls, desc="checking")
@@ -313,7 +316,8 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
     for task in plan.tasks.values():
         sound(task)
 
-    output_errors = dict(zip([c.id for c in checked_outputs], errors[len(checked):]))
+    output_errors = {chapter_id: "its upstream chapter is assembled again" for chapter_id in cached_outputs}
+    output_errors.update(zip([c.id for c in checked_outputs], errors[len(checked):]))
     todo: list[Chapter] = []
     for chapter in order:
         record[chapter.id] = {"tasks": [], "assembly": None}
