@@ -53,9 +53,8 @@ CONFIGS = {"full": RobustnessConfig(), "quick": RobustnessConfig(images=2, chunk
 
 
 def graph_digest(graph: dict) -> str:
-    """What a graph computes and claims (nodes without their layout, edges): equal digests, same graph."""
-    nodes = [{k: v for k, v in n.items() if k not in ("x", "y")} for n in graph["nodes"]]
-    text = json.dumps({"nodes": nodes, "edges": graph["edges"]}, sort_keys=True)
+    """What a graph computes (its nodes and edges): equal digests, same graph."""
+    text = json.dumps({"nodes": graph["nodes"], "edges": graph["edges"]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

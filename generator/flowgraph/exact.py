@@ -16,13 +16,12 @@ function the graph computes on its box is unchanged, so the bounds and witnesses
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from generator.flowgraph.graph import Evaluator, simplify
+from generator.flowgraph.graph import Evaluator, _interval, simplify
 from generator.flowgraph.milp import SIGN_MARGIN, encode, incoming_weights, input_vector, unstable
 
 
@@ -47,12 +46,6 @@ class ExactBounds:
 
 def _relu(lo: float, hi: float, node: dict) -> tuple[float, float]:
     return (max(lo, 0.0), max(hi, 0.0)) if node["activation"] == "relu" else (lo, hi)
-
-
-def _interval(bias: float, sources: dict[str, float], post: dict) -> tuple[float, float]:
-    lo = math.fsum([bias] + [w * post[s][0 if w > 0 else 1] for s, w in sources.items()])
-    hi = math.fsum([bias] + [w * post[s][1 if w > 0 else 0] for s, w in sources.items()])
-    return lo, hi
 
 
 def _loosen(value: float, direction: float) -> float:
@@ -84,7 +77,7 @@ def exact_bounds(graph: dict, base_input: np.ndarray, config: ExactConfig = Exac
         for source in sources:
             found.update(ancestors[source])
         ancestors[node_id] = sorted(found, key=position.__getitem__)
-        interval = _interval(node["bias"], sources, result.post)
+        interval = _interval(node["bias"], ((w, result.post[s]) for s, w in sources.items()))
         if all(by_id[s]["kind"] == "input" for s in sources):
             # affine in the inputs: the interval bounds are attained at a corner of the box
             low, high = np.array(base_input, dtype=np.float64), np.array(base_input, dtype=np.float64)

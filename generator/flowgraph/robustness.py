@@ -12,12 +12,11 @@ the radius is None.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from generator.flowgraph.graph import Evaluator
+from generator.flowgraph.graph import Evaluator, _interval
 from generator.flowgraph.milp import encode, incoming_weights, input_vector
 
 MARGIN = 1e-4
@@ -47,8 +46,7 @@ def ball_bounds(graph: dict, x0: np.ndarray, radius: float) -> tuple[dict, dict]
             pre[node["id"]] = post[node["id"]] = (max(lo, value - radius), min(hi, value + radius))
             continue
         sources = incoming[node["id"]]
-        p_lo = math.fsum([node["bias"]] + [w * post[s][0 if w > 0 else 1] for s, w in sources.items()])
-        p_hi = math.fsum([node["bias"]] + [w * post[s][1 if w > 0 else 0] for s, w in sources.items()])
+        p_lo, p_hi = _interval(node["bias"], ((w, post[s]) for s, w in sources.items()))
         if node["activation"] == "relu":
             # the carried bounds are the value's, after the ReLU: they bound the pre-activation from above
             p_hi = min(p_hi, hi) if hi > 0.0 else min(p_hi, 0.0)
@@ -92,10 +90,11 @@ def _smallest_in_ball(graph, x0, inner, ball, logits, predicted, time_limit) -> 
         column, value = program.columns[node["id"]], float(x0[node["index"]])
         program.row({column: 1.0, epsilon: -1.0}, -np.inf, value)    # x − ε ≤ x0
         program.row({column: 1.0, epsilon: 1.0}, value, np.inf)      # x + ε ≥ x0
-    outputs = {n["class"]: program.columns[n["id"]] for n in graph["nodes"] if n["kind"] == "output"}
+    output_ids = {n["class"]: n["id"] for n in graph["nodes"] if n["kind"] == "output"}
+    outputs = {c: program.columns[node_id] for c, node_id in output_ids.items()}
     best, programs = None, 0
     for target in sorted((c for c in outputs if c != predicted), key=lambda c: (logits[predicted] - logits[c], c)):
-        if post[f"y{target}"][1] - post[f"y{predicted}"][0] < MARGIN:
+        if post[output_ids[target]][1] - post[output_ids[predicted]][0] < MARGIN:
             continue      # within the ball this class cannot catch up: no program needed
         program.rows.append(({outputs[target]: 1.0, outputs[predicted]: -1.0}, MARGIN, np.inf))
         program.upper[epsilon] = ball if best is None else best.radius

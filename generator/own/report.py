@@ -22,6 +22,7 @@ from generator.flowgraph.graph import (EXACTNESS_TOLERANCE, Evaluator, check_exa
                                        flowgraph_from_sequential, simplify, subgraph_size)
 from generator.flowgraph.layout import layout_flowgraph, subgraph_layouts
 from generator.flowgraph.traces import trace
+from generator.networks.prune import weights_per_layer
 from generator.pipeline.chapter import Chapter, ChapterOutput, Figure, figure_entries
 from generator.pipeline.errors import BuildError, ConfigError
 from generator.pipeline.paths import chapter_data
@@ -181,6 +182,7 @@ def check_runtime(graph: dict, reference: np.ndarray, inputs: np.ndarray, runtim
 class ModelGraph:
     graph: dict
     raw_vertices: int
+    kernel_weights: int                  # nonzero Linear and Conv2d weights of the model drawn
     outputs: np.ndarray
     exactness: dict
     runtime: dict | None
@@ -215,7 +217,8 @@ def model_graph(model: nn.Sequential, config: ModelReportConfig, samples: Sample
     image = image_shape(shape)
     graph = layout_flowgraph(graph, image or (n_inputs,))
     graph["subgraph_layouts"] = subgraph_layouts(graph)
-    return ModelGraph(graph, len(raw["nodes"]), graph_out, exactness, runtime, stats, witnesses)
+    return ModelGraph(graph, len(raw["nodes"]), sum(weights_per_layer(model)), graph_out, exactness, runtime, stats,
+                      witnesses)
 
 
 def chosen_samples(samples: Samples, predictions: np.ndarray) -> list[int]:
@@ -302,10 +305,9 @@ def model_output(config: ModelReportConfig, result: ModelGraph, samples: Samples
     image = image_shape(config.input_shape)
     facts = model_facts(config, result, samples)
     paths = {name: chapter_data(ID, f"{name}.json") for name in ("flowgraph", "traces", "witnesses")}
-    weights = sum(1 for e in graph["edges"])
     constants = constant_outputs(graph)
     documents = {paths["flowgraph"]: flowgraph_document(
-        ID, graph, list(image or (int(np.prod(config.input_shape)),)), weights, constants,
+        ID, graph, list(image or (int(np.prod(config.input_shape)),)), result.kernel_weights, constants,
         input_range=list(config.input_range) if image else None)}
     samples_shown = sample_documents(result, samples, image is not None)
     documents[paths["traces"]] = traces_document(ID, "flowgraph.json", samples_shown)
