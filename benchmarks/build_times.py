@@ -4,6 +4,11 @@ side by side, in one run on one machine (machines here differ by about 2x: only 
 in the same run means anything).
 
     .venv/bin/python benchmarks/build_times.py [--profile full] [--jobs 2 1] [--compare fb4c42c]
+        [--only ID,ID] [--compare-warm] [--warm-on BUILD_DIR [--repeat N]]
+
+--only builds those chapters (and what they need) in this tree: the four chapters fb4c42c had.
+--compare-warm also rebuilds the other commit warm. --warm-on times N warm rebuilds of a build
+folder that is already up to date (e.g. the project's build/ after `make site`), nothing cold.
 
 Each cold build uses a fresh build folder under /tmp (the project's build/ and site/ are left
 alone); the warm rebuild runs again on the last one with nothing changed. The other commit is
@@ -26,15 +31,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def build(source: Path, folder: Path, profile: str, jobs: int) -> dict:
+def build(source: Path, folder: Path, profile: str, jobs: int, only: str | None = None,
+          build_dir: Path | None = None) -> dict:
     """Build into folder/build (cache, site data) and folder/site (the site: outside the build
     folder, which the build requires)."""
-    build_dir = folder / "build"
+    build_dir = build_dir or folder / "build"
     env = {**os.environ, "FLOWGRAPH_BUILD_DIR": str(build_dir), "NO_MKDOCS_2_WARNING": "1",
            "PYTHONPATH": str(source)}
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "generator.build", "--profile", profile, "--jobs", str(jobs),
-                    "--site-dir", str(folder / "site")], cwd=source, env=env, check=True)
+                    "--site-dir", str(folder / "site"), *(["--only", only] if only else [])],
+                   cwd=source, env=env, check=True)
     wall = time.perf_counter() - start
     record = json.loads((build_dir / "last-build.json").read_text())
     return {"wall_seconds": round(wall, 1), "stages": record["stages"], **summarise(record["runs"]),
@@ -76,15 +83,16 @@ def summarise(runs: list[dict]) -> dict:
             "critical_path": {"seconds": round(seconds, 1), "runs": path}}
 
 
-def measure(source: Path, label: str, profile: str, jobs_list: list[int], warm: bool) -> dict:
+def measure(source: Path, label: str, profile: str, jobs_list: list[int], warm: bool,
+            only: str | None = None) -> dict:
     results = {}
     for jobs in jobs_list:
         with tempfile.TemporaryDirectory(prefix=f"bench-{label}-{profile}-j{jobs}-") as tmp:
-            cold = build(source, Path(tmp), profile, jobs)
+            cold = build(source, Path(tmp), profile, jobs, only)
             entry = {"cold": cold}
             line = f"{label} --jobs {jobs}: cold {cold['wall_seconds']} s"
             if warm:
-                entry["warm"] = build(source, Path(tmp), profile, jobs)
+                entry["warm"] = build(source, Path(tmp), profile, jobs, only)
                 line += f", warm {entry['warm']['wall_seconds']} s"
             results[f"jobs {jobs}"] = entry
         print(line + f" (work {cold['cpu_seconds']} s, critical path {cold['critical_path']['seconds']} s)", flush=True)
@@ -95,23 +103,49 @@ def measure(source: Path, label: str, profile: str, jobs_list: list[int], warm: 
     return results
 
 
+def warm_rebuilds(build_dir: Path, profile: str, jobs_list: list[int], repeat: int) -> dict:
+    """Rebuilds of an up-to-date build folder: every cached entry is read and checked again
+    (issue 22), nothing is trained or assembled; the site goes to a temporary folder."""
+    results = {}
+    for jobs in jobs_list:
+        with tempfile.TemporaryDirectory(prefix=f"bench-warm-j{jobs}-") as tmp:
+            runs = [build(REPO, Path(tmp), profile, jobs, build_dir=build_dir) for _ in range(repeat)]
+        if any(run["runs"] for run in runs):
+            raise SystemExit(f"{build_dir} was not up to date: a warm rebuild trained or assembled something")
+        walls = sorted(run["wall_seconds"] for run in runs)
+        results[f"jobs {jobs}"] = {"wall_seconds": walls, "median": walls[len(walls) // 2],
+                                   "stages": [run["stages"] for run in runs]}
+        print(f"warm rebuild of {build_dir}, --jobs {jobs}: {walls} s (median {walls[len(walls) // 2]} s)", flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="full")
     parser.add_argument("--jobs", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--compare", metavar="REV", help="also build this commit cold, side by side")
+    parser.add_argument("--only", metavar="ID,ID", help="this tree builds these chapters (and what they need)")
+    parser.add_argument("--compare-warm", action="store_true", help="also rebuild the other commit warm")
+    parser.add_argument("--warm-on", type=Path, metavar="BUILD_DIR", help="only time warm rebuilds of this folder")
+    parser.add_argument("--repeat", type=int, default=3, help="warm rebuilds with --warm-on")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "build_times.json")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    results = {"profile": args.profile, "cpus": os.cpu_count(), "commit": commit,
-               "this": measure(REPO, commit, args.profile, args.jobs, warm=True)}
+    if args.warm_on:
+        results = {"profile": args.profile, "cpus": os.cpu_count(), "commit": commit, "build_dir": str(args.warm_on),
+                   "warm": warm_rebuilds(args.warm_on, args.profile, args.jobs, args.repeat)}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        return
+    results = {"profile": args.profile, "cpus": os.cpu_count(), "commit": commit, "only": args.only,
+               "this": measure(REPO, commit, args.profile, args.jobs, warm=True, only=args.only)}
     if args.compare:
         with tempfile.TemporaryDirectory(prefix="bench-worktree-") as tmp:
             tree = Path(tmp) / "tree"
             subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.compare], cwd=REPO, check=True)
             try:
                 results["compare"] = {"rev": args.compare,
-                                      **measure(tree, args.compare, args.profile, args.jobs, warm=False)}
+                                      **measure(tree, args.compare, args.profile, args.jobs, warm=args.compare_warm)}
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
         for jobs in args.jobs:
@@ -119,6 +153,11 @@ def main() -> None:
             old = results["compare"][f"jobs {jobs}"]["cold"]["wall_seconds"]
             results[f"ratio jobs {jobs}"] = round(new / old, 3)
             print(f"--jobs {jobs}: {commit} cold {new} s, {args.compare} cold {old} s: ratio {new / old:.2f}", flush=True)
+            if args.compare_warm:
+                new = results["this"][f"jobs {jobs}"]["warm"]["wall_seconds"]
+                old = results["compare"][f"jobs {jobs}"]["warm"]["wall_seconds"]
+                results[f"warm ratio jobs {jobs}"] = round(new / old, 3)
+                print(f"--jobs {jobs}: {commit} warm {new} s, {args.compare} warm {old} s: ratio {new / old:.2f}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

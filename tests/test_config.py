@@ -22,7 +22,7 @@ def test_profile_hashes_are_pinned():
         "attributions": {"full": "e5dcd97f4363", "quick": "024358caa26b"},
         "spade": {"full": "849abefaf471", "quick": "642720e59f84"},
         "spade-backdoor": {"full": "51cdc1abf838", "quick": "fc6c73e5f9dc"},
-        "robustness": {"full": "809869857ab7", "quick": "de28d1fb38e0"},
+        "robustness": {"full": "809869857ab7", "quick": "269d24308443"},
         "deep-compression": {"full": "8b5545934953", "quick": "448ebd7f8a81"},
         "dsd": {"full": "b007880c457d", "quick": "b073178f412d"},
         "sparse-training": {"full": "b8000400ee3f", "quick": "a8446cd1194b"},

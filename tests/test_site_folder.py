@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_build, seed_cache
+from tests.conftest import ONE_CHAPTER, REPO, run_build, seed_cache
 from tests.test_reliability import holds_lock, one_error_line, start, tree, wait_for
 
 MARKER = ".flowgraph-report-site"
@@ -96,7 +96,7 @@ def test_a_users_folders_beside_the_site_survive_a_build(built):
     ours = parent / f".staging-{site.name}-killed"                           # what a killed build leaves
     ours.mkdir()
     (ours / MARKER).write_text((site / MARKER).read_text())
-    result = run_build(built["build"], site)
+    result = run_build(built["build"], site, *ONE_CHAPTER)
     assert result.returncode == 0, result.stderr
     assert all(path.read_bytes() == data for path, data in planted.items())
     assert not ours.exists()
@@ -110,7 +110,7 @@ def test_an_empty_folder_and_an_old_unmarked_site_are_accepted(built, tmp_path):
     assert (empty / MARKER).is_file() and tree(empty) == tree(built["site"])
     # A site from before sites were marked: replaced, with a note saying so.
     (empty / MARKER).unlink()
-    result = run_build(built["build"], empty)
+    result = run_build(built["build"], empty, *ONE_CHAPTER)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines() == [f"note: {empty} has no {MARKER} file but holds only what an "
                                                   f"earlier version of this build wrote there; it is replaced and marked"]
@@ -158,7 +158,7 @@ def _interrupt(built, delay: float):
     """Ctrl-C `delay` seconds after this build's mkdocs staging folder appears."""
     build, site = built["build"], built["site"]
     existing = {p.name for p in site.parent.iterdir()}
-    process = start(build, site)
+    process = start(build, site, *ONE_CHAPTER)
     wait_for(lambda: holds_lock(build, process) and any(
         p.name.startswith(f".staging-{site.name}-") and p.name not in existing for p in site.parent.iterdir()),
         what="mkdocs", process=process)

@@ -304,14 +304,16 @@ class Evaluator:
             self.layers.append((rows, matrix, bias, relu))
 
     def values(self, inputs: np.ndarray) -> np.ndarray:
-        """(N, n_nodes) values for inputs (N, n_inputs) within the inputs' bounds."""
-        inputs = np.asarray(inputs, dtype=np.float64)
-        values = np.zeros((inputs.shape[0], self.n))
-        values[:, self.input_columns] = inputs[:, self.input_index]
+        """(N, n_nodes) values for inputs (N, n_inputs) within the inputs' bounds. Computed node
+        by row (a view is returned): the sparse product then reads the values as they lie,
+        where sample by row made scipy copy them at every layer (the sums are the same)."""
+        inputs = np.asarray(inputs)     # float32 or float64: the graph's own columns become float64
+        values = np.zeros((self.n, inputs.shape[0]))
+        values[self.input_columns] = inputs[:, self.input_index].T
         for rows, matrix, bias, relu in self.layers:
-            pre = np.asarray((matrix @ values.T).T) + bias
-            values[:, rows] = np.where(relu, np.maximum(pre, 0.0), pre)
-        return values
+            pre = matrix @ values + bias[:, None]
+            values[rows] = np.where(relu[:, None], np.maximum(pre, 0.0), pre)
+        return values.T
 
     def outputs(self, inputs: np.ndarray, batch: int = 1000) -> np.ndarray:
         """(N, n_outputs) output values in class order, in batches (big graphs, many inputs)."""
@@ -334,12 +336,12 @@ def output_logits(graph: dict, values: np.ndarray) -> np.ndarray:
 EXACTNESS_TOLERANCE = 1e-4
 
 
-def check_exact(graph: dict, model: nn.Module, inputs: torch.Tensor, batch: int = 250) -> tuple[np.ndarray, dict]:
+def check_exact(graph: dict, model: nn.Module, inputs: torch.Tensor, batch: int = 100) -> tuple[np.ndarray, dict]:
     """Prove the graph is the network on these inputs: the same outputs within EXACTNESS_TOLERANCE
     and the same argmax, or the build stops. Returns the graph's outputs and the check's figures.
     (The model runs in batches of `batch`: small ones keep a CNN's feature maps in cache.)"""
     evaluator = Evaluator(graph)
-    graph_out = evaluator.outputs(inputs.double().numpy())
+    graph_out = evaluator.outputs(inputs.numpy())
     with torch.inference_mode():
         model.eval()
         torch_out = torch.cat([model(inputs[i:i + batch]) for i in range(0, len(inputs), batch)]).double().numpy()

@@ -110,7 +110,7 @@ def train_epochs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, 
 
 
 @torch.inference_mode()
-def predictions(model: nn.Module, inputs: torch.Tensor, batch: int = 250) -> torch.Tensor:
+def predictions(model: nn.Module, inputs: torch.Tensor, batch: int = 100) -> torch.Tensor:
     model.eval()
     return torch.cat([model(inputs[i:i + batch]).argmax(dim=1) for i in range(0, inputs.shape[0], batch)])
 

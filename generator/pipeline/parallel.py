@@ -4,6 +4,7 @@ in, so the build's output does not depend on --jobs or the backend."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from contextlib import nullcontext
@@ -39,14 +40,16 @@ class Workers:
         if self.jobs < 1:
             raise ConfigError(f"--jobs: expected an integer >= 1, got {self.jobs}")
 
-    def map(self, calls: list[tuple[Callable, tuple]], desc: str, log: list | None = None) -> list:
+    def map(self, calls: list[tuple[Callable, tuple]], desc: str, log: list | None = None,
+            costs: list[float] | None = None) -> list:
         """[function(*args) for function, args in calls], computed in parallel. If `log` is given,
-        one {"seconds", "pid"} per call is appended to it, in the order of the calls."""
+        one {"seconds", "pid"} per call is appended to it, in the order of the calls. `costs`,
+        a guess at each call's time: the dearest start first, so no long call starts last."""
         if not calls:
             return []
         quiet = self.jobs > 1 or self.backend == "dask"   # one bar for the whole map, not one per worker
         try:
-            return self._map(calls, desc, log, quiet)
+            return self._map(calls, desc, log, quiet, costs)
         except BaseException:
             if self.backend == "loky" and self.jobs > 1:
                 # Stop the other workers now, rather than leave them (and their semaphores) to
@@ -55,14 +58,33 @@ class Workers:
                 get_reusable_executor().shutdown(wait=True, kill_workers=True)
             raise
 
-    def _map(self, calls, desc, log, quiet) -> list:
+    def start(self) -> Callable[[], None]:
+        """Start the local workers now, each importing the chapters (torch, scikit-learn: seconds),
+        while this process plans and reads the cache; returns a function that waits for them."""
+        if self.backend != "loky" or self.jobs < 2:
+            return lambda: None
+
+        def run():
+            try:
+                self._map([(_import_chapters, ())] * self.jobs, None, None, False)
+            except BaseException:
+                pass            # a worker that cannot start says so at the first real call
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread.join
+
+    def _map(self, calls, desc, log, quiet, costs=None) -> list:
+        order = sorted(range(len(calls)), key=lambda i: -costs[i]) if costs else range(len(calls))
         with self._backend() as n_jobs:
+            # One call per dispatch: calls take from milliseconds to minutes, and joblib's automatic
+            # batching, tuned on the quick ones, queues a long one behind them on a busy worker.
             parallel = joblib.Parallel(n_jobs=min(n_jobs, len(calls)) if n_jobs > 0 else n_jobs,
-                                       return_as="generator_unordered")
-            done = parallel(joblib.delayed(_call)(i, function, args, quiet)
-                            for i, (function, args) in enumerate(calls))
+                                       return_as="generator_unordered", batch_size=1)
+            done = parallel(joblib.delayed(_call)(i, *calls[i], quiet) for i in order)
             results, where = [None] * len(calls), [None] * len(calls)
-            for i, result, seconds, pid in tqdm(done, total=len(calls), desc=desc, disable=None if quiet else True):
+            shown = None if quiet and desc else True
+            for i, result, seconds, pid in tqdm(done, total=len(calls), desc=desc, disable=shown):
                 results[i], where[i] = result, {"seconds": round(seconds, 3), "pid": pid}
         if log is not None:
             log.extend(where)
@@ -103,9 +125,25 @@ def _call(i: int, function: Callable, args: tuple, quiet: bool):
     import torch
     torch.set_num_threads(1)
     progress.QUIET = quiet
+    _keep_worker()
     start = time.perf_counter()
     result = function(*args)
     return i, result, time.perf_counter() - start, os.getpid()
+
+
+def _import_chapters() -> None:
+    import generator.chapters  # noqa: F401
+
+
+def _keep_worker() -> None:
+    """loky replaces a worker whose memory grew 300 MB past its size after its first call (a
+    guard against leaks). A check that reads a chapter's documents grows that much and is done
+    with it; the replacement costs seconds of imports, a third of a warm build's checks. The
+    machine's memory is the limit that matters here, so the guard is raised to 4 GB (a setting
+    loky reads at each check; if a later loky drops it, this does nothing)."""
+    from joblib.externals.loky import process_executor
+    if hasattr(process_executor, "_MAX_MEMORY_LEAK_SIZE"):
+        process_executor._MAX_MEMORY_LEAK_SIZE = 4 * 1024 ** 3
 
 
 def default_jobs() -> int:

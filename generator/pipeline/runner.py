@@ -8,7 +8,9 @@
    keys and its upstream chapters' output keys, so a change upstream rebuilds exactly what lies
    downstream of it. Task results an assembly will read are verified against their model first.
 4. Compute the missing tasks in dependency levels, one parallel map per level; then assemble
-   the chapters, one map per level of the chapter graph.
+   the chapters, one map per level of the chapter graph. Calls name the cached entries they
+   read and a local worker reads them itself (pipeline/stored.py): sent by value, the networks
+   and documents cost more to pickle than the checks cost to run.
 5. Check every output before it is published, cached or not (`Chapter.check`): its graphs
    against the networks its tasks hold, its facts against what they summarise. A cached output
    that fails is named in one warning line and assembled again.
@@ -26,10 +28,11 @@ from datetime import date
 from pathlib import Path
 
 from generator.networks.config import config_hash, to_dict
-from generator.pipeline import cache
+from generator.pipeline import cache, stored
 from generator.pipeline.chapter import Chapter, ChapterOutput, Task, TaskResult, Upstream
 from generator.pipeline.errors import BuildError, ConfigError
 from generator.pipeline.parallel import Workers
+from generator.pipeline.stored import Names
 from generator.pipeline.paths import SCHEMA_DIR, chapter_cache_dir, chapter_data, task_cache_dir
 
 
@@ -164,6 +167,12 @@ def _meta(files: dict[str, bytes]) -> dict:
     return json.loads(files.get("meta.json", b"{}"))
 
 
+def _seconds(meta) -> float:
+    """An entry's recorded seconds, or 0 (meta.json is a record, not checked: only a hint)."""
+    seconds = meta.get("seconds") if isinstance(meta, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0
+
+
 def _timing(seconds: float) -> dict:
     return {"seconds": round(seconds, 1), "date": date.today().isoformat()}
 
@@ -187,6 +196,24 @@ class _Plan:
     chapter_tasks: dict[str, list[Task]] = field(default_factory=dict)   # chapter -> its tasks
     upstream: dict[str, Upstream] = field(default_factory=dict)   # chapter -> what it hands on
     keys: dict[str, str] = field(default_factory=dict)            # chapter -> output key
+    names: Names = field(default_factory=lambda: Names(by_name=False))   # entries read or written
+
+    def result(self, task: Task, loaded: dict):
+        """A task's result as a call receives it: named (local workers) or itself (Dask)."""
+        return self.names.named(task_cache_dir(task_key(task)), "task", loaded[task_key(task)][0])
+
+    def handed(self, chapter_id: str) -> Upstream:
+        """What chapter_id hands on, with its results and output named for a call."""
+        upstream = self.upstream[chapter_id]
+        output = upstream.output
+        return Upstream(config=upstream.config, tasks=upstream.tasks,
+                        results={name: self.names.named(task_cache_dir(task_key(upstream.tasks[name])), "task", r)
+                                 for name, r in upstream.results.items()},
+                        output=None if output is None else
+                        self.names.named(chapter_cache_dir(self.keys[chapter_id]), "output", output))
+
+    def handed_to(self, chapter: Chapter) -> dict[str, Upstream]:
+        return {u: self.handed(u) for u in chapter.builds_on}
 
     def add(self, chapter: Chapter, task: Task) -> None:
         for need in task.needs:
@@ -248,6 +275,15 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
     registry = registry or CHAPTERS
     log = [] if log is None else log
     record = {} if record is None else record
+    started = workers.start()       # the workers import while this process reads the cache
+    try:
+        return _run(chapters, profile, workers, keep, log, record, registry, started)
+    finally:
+        started()
+
+
+def _run(chapters, profile, workers, keep, log, record, registry, started) -> dict[str, ChapterOutput]:
+    """run_chapters, once the workers are starting (`started()` waits for them)."""
     order = with_upstream(registry, list(chapters))
     outputs: dict[str, ChapterOutput] = {}
     for chapter in keep:
@@ -262,12 +298,14 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         record[chapter.id] = {"tasks": [], "assembly": {**meta, "cached": True}}
 
     plan = plan_chapters(order, profile)
+    plan.names = Names(by_name=workers.backend == "loky")
     # Every task result is read (checksums checked).
     loaded: dict[str, tuple[TaskResult, dict]] = {}
     for key in plan.tasks:
         value = _load(task_cache_dir(key), lambda f: (TaskResult.from_files(f), {**_meta(f), "cached": True}))
         if value is not None:
             loaded[key] = value
+            plan.names.hold(task_cache_dir(key), value[0])
 
     # Nothing cached is trusted on its checksums alone. Every task result is verified against the
     # model it holds (all of its stored arrays), and every chapter output is checked against the
@@ -277,8 +315,8 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
     # tasks are sound and it passes (else named, unless a task already was, and assembled again).
     checked = [task for key, task in plan.tasks.items() if key in loaded and task.verify is not None
                and all(task_key(n) in loaded for n in task.needs)]
-    calls = [(_verify, (task.verify, (*task.args, *(loaded[task_key(n)][0] for n in task.needs),
-                                      loaded[task_key(task)][0])))
+    calls = [(stored.call, (_verify, task.verify, (*task.args, *(plan.result(n, loaded) for n in task.needs),
+                                                    plan.result(task, loaded))))
              for task in checked]
     cached_outputs: dict[str, tuple[ChapterOutput, dict]] = {}
     for chapter in order:
@@ -286,15 +324,20 @@ def run_chapters(chapters: list[Chapter], profile: str, workers: Workers, keep: 
         cached = _load(chapter_cache_dir(plan.keys[chapter.id]), lambda f: (ChapterOutput.from_files(f), _meta(f)))
         if cached is not None and all(task_key(t) in loaded for t in tasks):
             cached_outputs[chapter.id] = cached
+            plan.names.hold(chapter_cache_dir(plan.keys[chapter.id]), cached[0])
             plan.upstream[chapter.id].results = {t.name: loaded[task_key(t)][0] for t in tasks}
             plan.upstream[chapter.id].output = cached[0]
     # A cached output is checked against its upstream chapters' outputs; one whose upstream has none
     # cached (assembled again below) is assembled again after it.
     checked_outputs = [chapter for chapter in order if chapter.id in cached_outputs
                        and all(u in cached_outputs for u in chapter.builds_on)]
-    calls += [(_checked_output, (chapter, profile, plan.upstream[chapter.id], plan.upstream_of(chapter)))
+    calls += [(stored.call, (_checked_output, chapter, profile, plan.handed(chapter.id), plan.handed_to(chapter)))
               for chapter in checked_outputs]
-    errors = workers.map(calls, desc="checking")
+    # How long each entry took to make: a guess at how long its check takes (the CNN's first).
+    costs = [_seconds(loaded[task_key(task)][1]) for task in checked]
+    costs += [_seconds(cached_outputs[chapter.id][1]) for chapter in checked_outputs]
+    started()
+    errors = workers.map(calls, desc="checking", costs=costs)
     failed = {task_key(task) for task, error in zip(checked, errors) if error is not None}
 
     def after_a_failure(task: Task) -> bool:
@@ -379,7 +422,8 @@ def _check(chapter: Chapter, profile: str, results: dict[str, TaskResult], upstr
 def _compute(missing: list[Task], loaded: dict, workers: Workers, log: list, plan: _Plan) -> None:
     """Run the missing tasks, level after level; each result is cached as soon as its level ends."""
     for level in _levels(missing):
-        calls = [(task.function, (*task.args, *(loaded[task_key(n)][0] for n in task.needs))) for task in level]
+        calls = [(stored.call, (task.function, *task.args, *(plan.result(n, loaded) for n in task.needs)))
+                 for task in level]
         where: list[dict] = []
         computed = workers.map(calls, desc="training", log=where)
         for task, result, run in zip(level, computed, where):
@@ -390,6 +434,7 @@ def _compute(missing: list[Task], loaded: dict, workers: Workers, log: list, pla
             meta = {**_timing(run["seconds"]), "cached": False}
             cache.write_entry(task_cache_dir(key), {**result.to_files(), "meta.json": _stamp(run["seconds"])})
             loaded[key] = (result, meta)
+            plan.names.hold(task_cache_dir(key), result)
 
 
 def _assemble(todo: list[Chapter], profile: str, workers: Workers, plan: _Plan, outputs: dict,
@@ -403,8 +448,8 @@ def _assemble(todo: list[Chapter], profile: str, workers: Workers, plan: _Plan, 
                              + ", ".join(c.id for c in todo))
         calls = []
         for chapter in ready:
-            calls.append((assemble_chapter, (chapter.id, chapter.configs[profile],
-                                             plan.upstream[chapter.id].results, plan.upstream_of(chapter))))
+            calls.append((stored.call, (assemble_chapter, chapter.id, chapter.configs[profile],
+                                        plan.handed(chapter.id).results, plan.handed_to(chapter))))
         where: list[dict] = []
         assembled = workers.map(calls, desc="chapters", log=where)
         for chapter, output, run in zip(ready, assembled, where):
@@ -415,6 +460,7 @@ def _assemble(todo: list[Chapter], profile: str, workers: Workers, plan: _Plan, 
             _check(chapter, profile, plan.upstream[chapter.id].results, plan.upstream_of(chapter), output)
             cache.write_entry(chapter_cache_dir(plan.keys[chapter.id]),
                               {**output.to_files(), "meta.json": _stamp(run["seconds"])})
+            plan.names.hold(chapter_cache_dir(plan.keys[chapter.id]), output)
             outputs[chapter.id] = output
             plan.upstream[chapter.id].output = output
             record[chapter.id]["assembly"] = {**_timing(run["seconds"]), "cached": False}
