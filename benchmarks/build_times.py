@@ -8,7 +8,8 @@ in the same run means anything).
 
 --only builds those chapters (and what they need) in this tree: the four chapters fb4c42c had.
 --compare-warm also rebuilds the other commit warm. --warm-on times N warm rebuilds of a build
-folder that is already up to date (e.g. the project's build/ after `make site`), nothing cold.
+folder that is already up to date (e.g. the project's build/ after `make site`), nothing cold;
+with --compare, alternating with the other commit's (the folder must hold its entries too).
 
 Each cold build uses a fresh build folder under /tmp (the project's build/ and site/ are left
 alone); the warm rebuild runs again on the last one with nothing changed. The other commit is
@@ -103,19 +104,27 @@ def measure(source: Path, label: str, profile: str, jobs_list: list[int], warm: 
     return results
 
 
-def warm_rebuilds(build_dir: Path, profile: str, jobs_list: list[int], repeat: int) -> dict:
+def warm_rebuilds(build_dir: Path, profile: str, jobs_list: list[int], repeat: int,
+                  sources: dict[str, Path]) -> dict:
     """Rebuilds of an up-to-date build folder: every cached entry is read and checked again
-    (issue 22), nothing is trained or assembled; the site goes to a temporary folder."""
+    (issue 22), nothing is trained or assembled; the site goes to a temporary folder. With
+    several sources (this tree, another commit whose entries the folder also holds), their
+    rebuilds alternate, so that both see the same machine."""
     results = {}
     for jobs in jobs_list:
+        runs: dict[str, list[dict]] = {label: [] for label in sources}
         with tempfile.TemporaryDirectory(prefix=f"bench-warm-j{jobs}-") as tmp:
-            runs = [build(REPO, Path(tmp), profile, jobs, build_dir=build_dir) for _ in range(repeat)]
-        if any(run["runs"] for run in runs):
-            raise SystemExit(f"{build_dir} was not up to date: a warm rebuild trained or assembled something")
-        walls = sorted(run["wall_seconds"] for run in runs)
-        results[f"jobs {jobs}"] = {"wall_seconds": walls, "median": walls[len(walls) // 2],
-                                   "stages": [run["stages"] for run in runs]}
-        print(f"warm rebuild of {build_dir}, --jobs {jobs}: {walls} s (median {walls[len(walls) // 2]} s)", flush=True)
+            for _ in range(repeat):
+                for label, source in sources.items():
+                    runs[label].append(build(source, Path(tmp) / label, profile, jobs, build_dir=build_dir))
+        for label, done in runs.items():
+            if any(run["runs"] for run in done):
+                raise SystemExit(f"{build_dir} was not up to date for {label}: a warm rebuild trained or assembled")
+            walls = sorted(run["wall_seconds"] for run in done)
+            results.setdefault(label, {})[f"jobs {jobs}"] = {
+                "wall_seconds": walls, "median": walls[len(walls) // 2], "stages": [run["stages"] for run in done]}
+            print(f"{label}: warm rebuild of {build_dir}, --jobs {jobs}: {walls} s (median {walls[len(walls) // 2]} s)",
+                  flush=True)
     return results
 
 
@@ -132,8 +141,24 @@ def main() -> None:
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     if args.warm_on:
+        with tempfile.TemporaryDirectory(prefix="bench-worktree-") as tmp:
+            sources = {commit: REPO}
+            if args.compare:     # the folder must hold that commit's entries too (built with it before)
+                sources[args.compare] = Path(tmp) / "tree"
+                subprocess.run(["git", "worktree", "add", "--detach", "-q", str(sources[args.compare]), args.compare],
+                               cwd=REPO, check=True)
+            try:
+                warm = warm_rebuilds(args.warm_on.resolve(), args.profile, args.jobs, args.repeat, sources)
+            finally:
+                if args.compare:
+                    subprocess.run(["git", "worktree", "remove", "--force", str(sources[args.compare])], cwd=REPO, check=False)
         results = {"profile": args.profile, "cpus": os.cpu_count(), "commit": commit, "build_dir": str(args.warm_on),
-                   "warm": warm_rebuilds(args.warm_on, args.profile, args.jobs, args.repeat)}
+                   "warm": warm}
+        if args.compare:
+            for jobs in args.jobs:
+                new, old = warm[commit][f"jobs {jobs}"]["median"], warm[args.compare][f"jobs {jobs}"]["median"]
+                results[f"warm ratio jobs {jobs}"] = round(new / old, 3)
+                print(f"--jobs {jobs}: {commit} warm {new} s, {args.compare} warm {old} s: ratio {new / old:.2f}", flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
         return
