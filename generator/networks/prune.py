@@ -112,8 +112,9 @@ def _layer_arrays(model: nn.Sequential, prefix: str, masks: bool = True) -> dict
 def scores(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch: int = 100) -> tuple[float, float]:
     """(accuracy rounded to 6 places, mean cross-entropy): the loss is a fingerprint of the
     weights that accuracy alone is not (one weight ×3 rarely flips a prediction). Batches of 100:
-    on one thread the CNN's convolutions run 1.5 times faster than in batches of 250 and 4 times
-    faster than in batches of 2,000 (cache); every cached network is scored again at every build."""
+    on one thread the CNN's convolutions run 2.8 times faster than in batches of 2,000 (cache)
+    and no slower than at 250 (benchmarks/eval_batch.py); every cached network is scored again
+    at every build."""
     model.eval()
     logits = torch.cat([model(inputs[i:i + batch]) for i in range(0, inputs.shape[0], batch)])
     accuracy = float((logits.argmax(dim=1) == targets).float().mean())
