@@ -117,7 +117,7 @@ def kill_group(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
 def test_kills_at_any_point_leave_the_old_site_whole_and_the_next_build_identical(reference, tmp_path):
     """The cache lacks the CNN chapter's networks and outputs and the output of the chapter built
     on it (convergent learning), so each build trains, assembles, runs mkdocs and swaps: a build
-    from nothing would too, at four times the cost."""
+    from nothing would too, at about twice the cost."""
     build, site = copy_build(reference, tmp_path)
     tasks, chapters = build / "cache" / "tasks", build / "cache" / "chapters"
     n_tasks = len(list((reference["root"] / "build" / "cache" / "tasks").iterdir()))
