@@ -25,9 +25,21 @@ INPUT_SHAPE = (28, 28)
 INPUT_RANGE = (0.0, 1.0)   # pixel / 255
 
 
+# Seconds a training epoch costs per image on one thread (measured: benchmarks/build_times.py,
+# step_cost.py). Only which task starts first depends on them: the CNN's and the MLP's seeds
+# before the shorter ones, so that none is left running alone at the end of its level.
+SECONDS_PER_IMAGE = {"mlp": 5.5e-6, "cnn": 1.3e-4}
+
+
+def training_cost(config: LotteryExperiment, epochs: int) -> float:
+    return epochs * config.data.train_size * SECONDS_PER_IMAGE.get(config.model.name, 0.0)
+
+
 def dense_tasks(config: LotteryExperiment) -> list[Task]:
     """One dense network per seed: round 0 of the lottery, and whatever else studies it."""
-    return [Task(f"dense-{seed}", train_dense, (config.dense(seed),), verify=verify_dense) for seed in config.seeds]
+    cost = training_cost(config, config.train.epochs_per_round)
+    return [Task(f"dense-{seed}", train_dense, (config.dense(seed),), verify=verify_dense, cost=cost)
+            for seed in config.seeds]
 
 
 def lottery_tasks(config: LotteryExperiment, dense: dict[str, Task] | None = None) -> list[Task]:
@@ -41,7 +53,9 @@ def lottery_tasks(config: LotteryExperiment, dense: dict[str, Task] | None = Non
                 raise ConfigError(f"the dense networks this chapter builds on differ from its config "
                                   f"(seeds, data, model, batch size, learning rate and epochs per round must match): {name}")
         own = {name: dense[name] for name in own}
-    rounds = [Task(f"seed-{seed}", run_lottery, (config, seed), verify=verify_lottery, needs=(own[f"dense-{seed}"],))
+    epochs = (config.prune.rounds - 1) * config.train.epochs_per_round + config.train.final_epochs
+    rounds = [Task(f"seed-{seed}", run_lottery, (config, seed), verify=verify_lottery, needs=(own[f"dense-{seed}"],),
+                   cost=training_cost(config, epochs))
               for seed in config.seeds]
     return ([] if dense is not None else list(own.values())) + rounds
 

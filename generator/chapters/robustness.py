@@ -90,6 +90,11 @@ def verify_radii(experiment, start: int, stop: int, time_limit: float, *rest) ->
         raise BuildError(f"a cached robustness result does not hold test images {start}..{stop - 1}")
 
 
+# Seconds a search took per image (full report, benchmarks/build_times.py): a guess that starts
+# the dense-first chunks (minutes each) before anything shorter in their level.
+SECONDS_PER_IMAGE = {"ticket": 0.1, "dense-first": 6.0}
+
+
 def tasks(config: RobustnessConfig, upstream: dict[str, Upstream]) -> list[Task]:
     found = []
     for network, _, chapter in NETWORKS:
@@ -98,7 +103,7 @@ def tasks(config: RobustnessConfig, upstream: dict[str, Upstream]) -> list[Task]
         for start in range(0, config.images, config.chunk):
             stop = min(start + config.chunk, config.images)
             found.append(Task(f"{network}-{start:04d}", search_radii, (experiment, start, stop, config.time_limit),
-                              verify=verify_radii, needs=seeds))
+                              verify=verify_radii, needs=seeds, cost=(stop - start) * SECONDS_PER_IMAGE[network]))
     return found
 
 

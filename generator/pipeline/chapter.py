@@ -59,6 +59,9 @@ class Task:
     # `function` made.
     verify: Callable | None = None
     needs: tuple["Task", ...] = ()  # tasks whose results this one reads
+    # A guess at its seconds, used only to start the longest tasks first (no long one is then
+    # left to run alone at the end of a level); not part of the cache key.
+    cost: float = 0.0
 
 
 @dataclass(frozen=True)

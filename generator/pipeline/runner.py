@@ -425,7 +425,7 @@ def _compute(missing: list[Task], loaded: dict, workers: Workers, log: list, pla
         calls = [(stored.call, (task.function, *task.args, *(plan.result(n, loaded) for n in task.needs)))
                  for task in level]
         where: list[dict] = []
-        computed = workers.map(calls, desc="training", log=where)
+        computed = workers.map(calls, desc="training", log=where, costs=[task.cost for task in level])
         for task, result, run in zip(level, computed, where):
             key = task_key(task)
             chapter_id, name = plan.asked_by[key]
