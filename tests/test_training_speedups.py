@@ -87,6 +87,20 @@ def test_pruned_layers_train_to_the_bit_as_through_prunes_hook(mnist_quick):
                                predictions(slow, mnist_quick.test.inputs[:500]))
 
 
+def test_chunks_gathered_into_one_reused_buffer_train_to_the_bit(mnist_quick, monkeypatch):
+    """Many chunks, the last one short and its last batch short: every chunk overwrites the buffer
+    the batches before it read, and the weights are still the per-batch gather's."""
+    from generator.networks import train as train_module
+    monkeypatch.setattr(train_module, "CHUNK_ROWS", 120)      # chunks of 100 rows at batch 50
+    x, y = mnist_quick.train.inputs[:1530], mnist_quick.train.targets[:1530]
+    pruning = PruneConfig(rates=(0.6, 0.4, 0.2))
+    fast, slow = pruned_model(MLPConfig(), mnist_quick, pruning), pruned_model(MLPConfig(), mnist_quick, pruning)
+    train_epochs(fast, x, y, FINAL, 2, seed=11)
+    reference_train_epochs(slow, x, y, FINAL, 2, seed=11)
+    a, b = state(fast), state(slow)
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
 def test_pruned_weights_stay_zero_and_the_layer_stays_pruned(mnist_quick):
     model = pruned_model(MLPConfig(), mnist_quick, PruneConfig(rates=(0.9, 0.8, 0.5)))
     masks = [l.weight_mask.clone() for l in prunable_layers(model)]
