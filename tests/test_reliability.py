@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,6 +91,13 @@ def start(build: Path, site: Path, *extra: str, **env) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def joblib_folders(pid: int) -> list[str]:
+    """The temporary folders joblib made for a build's process: a killed build cannot remove its
+    own, so it must not make any (its calls carry no big arrays)."""
+    return [str(p) for root in ("/dev/shm", tempfile.gettempdir())
+            for p in Path(root).glob(f"joblib_memmapping_folder_{pid}_*")]
+
+
 def wait_for(condition, timeout: float = 120.0, what: str = "", process: subprocess.Popen | None = None) -> None:
     end = time.monotonic() + timeout
     while not condition():
@@ -139,6 +147,7 @@ def test_kills_at_any_point_leave_the_old_site_whole_and_the_next_build_identica
         process = start(build, site, *only)
         wait_for(reached, what=point, process=process)
         kill_group(process)
+        assert joblib_folders(process.pid) == [], point
         assert tree(site) == reference["site"], point           # the old site, or the (equal) new one, whole
         assert json_files(build / "site" / "data") == reference["json"], point
     result = run_build(build, site, *only)
@@ -377,6 +386,7 @@ def test_ctrl_c_is_exit_130_with_one_line_and_nothing_half_done(reference, tmp_p
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines() == ["error: interrupted; the previous site and cache are left as they were"]
+    assert joblib_folders(process.pid) == []
     assert tree(site) == reference["site"] and json_files(build / "site" / "data") == reference["json"]
     assert leftovers(build / "cache" / "tasks") == []
 

@@ -4,6 +4,7 @@ in, so the build's output does not depend on --jobs or the backend."""
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 import warnings
@@ -79,8 +80,13 @@ class Workers:
         with self._backend() as n_jobs:
             # One call per dispatch: calls take from milliseconds to minutes, and joblib's automatic
             # batching, tuned on the quick ones, queues a long one behind them on a busy worker.
+            # No memmapping (max_nbytes=None): calls name cache entries and carry no big arrays.
+            # And a temp_folder, which joblib then only names: left to choose, it makes a folder
+            # in /dev/shm for every map at once, which a killed build leaves behind and which,
+            # after Ctrl-C, its exit clean-up raced to delete ("Failed to delete temporary folder").
             parallel = joblib.Parallel(n_jobs=min(n_jobs, len(calls)) if n_jobs > 0 else n_jobs,
-                                       return_as="generator_unordered", batch_size=1)
+                                       return_as="generator_unordered", batch_size=1,
+                                       max_nbytes=None, temp_folder=tempfile.gettempdir())
             done = parallel(joblib.delayed(_call)(i, *calls[i], quiet) for i in order)
             results, where = [None] * len(calls), [None] * len(calls)
             shown = None if quiet and desc else True
