@@ -179,6 +179,17 @@ def parse_args(argv: list[str] | None):
     return parser.parse_args(argv)
 
 
+def refuse_site_dir_early(argv: list[str]) -> None:
+    """Check the site folder before torch and the chapters load (3 s), so that a folder the
+    build would refuse is refused at once. Reads only --site-dir (spelt out: an abbreviation is
+    left to the full parse and checked there); its notes are printed by build()."""
+    from generator.pipeline.paths import default_site_dir
+    parser = _Parser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--site-dir", type=Path)
+    known, _ = parser.parse_known_args(argv)
+    check_site_dir((known.site_dir or default_site_dir()).resolve())
+
+
 @contextmanager
 def deferred_interrupts():
     """A Ctrl-C inside torch's C++ start-up code aborts the process ("terminate called after
@@ -227,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
     status = 0
     try:
+        refuse_site_dir_early(argv)
         with deferred_interrupts():
             import torch  # noqa: F401  (loaded here, once, where a Ctrl-C cannot abort it)
         from generator.networks.config import check_profile
