@@ -164,30 +164,36 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see --help)")
 
 
-def parse_args(argv: list[str] | None):
-    from generator.chapters import CHAPTERS
+def parser(chapter_ids: str, add_help: bool = True) -> _Parser:
     from generator.pipeline.parallel import default_jobs
 
-    parser = _Parser(prog="python -m generator.build", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m generator.build", description=__doc__.splitlines()[0], add_help=add_help)
     parser.add_argument("--profile", default="full", help="full (default: the report) or quick (small runs, tests)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="parallel tasks (default: all cores)")
-    parser.add_argument("--only", metavar="ID[,ID]", help=f"rebuild these chapters only ({', '.join(CHAPTERS)})")
+    parser.add_argument("--only", metavar="ID[,ID]", help=f"rebuild these chapters only ({chapter_ids})")
     parser.add_argument("--backend", default="loky", choices=["loky", "dask"], help="where tasks run")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
     parser.add_argument("--site-dir", type=Path, help="where the site goes (default: site/)")
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None):
+    from generator.chapters import CHAPTERS
+    return parser(", ".join(CHAPTERS)).parse_args(argv)
 
 
 def refuse_site_dir_early(argv: list[str]) -> None:
     """Check the site folder before torch and the chapters load (3 s), so that a folder the
-    build would refuse is refused at once. Reads only --site-dir (spelt out: an abbreviation is
-    left to the full parse and checked there); its notes are printed by build()."""
+    build would refuse is refused at once. The options are parsed as parse_args parses them
+    (abbreviations alike), but for --help, whose list of chapters is what takes the 3 s: it is
+    left to the full parse. The notes are printed by build()."""
     from generator.pipeline.paths import default_site_dir
-    parser = _Parser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--site-dir", type=Path)
-    known, _ = parser.parse_known_args(argv)
-    check_site_dir((known.site_dir or default_site_dir()).resolve())
+    early = parser("", add_help=False)
+    early.add_argument("-h", "--help", action="store_true")
+    known, _ = early.parse_known_args(argv)
+    if not known.help:
+        check_site_dir((known.site_dir or default_site_dir()).resolve())
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ONE_CHAPTER, REPO, run_build, seed_cache
+from tests.conftest import ONE_CHAPTER, REPO, build_env, run_build, seed_cache
 from tests.test_reliability import holds_lock, one_error_line, start, tree, wait_for
 
 MARKER = ".flowgraph-report-site"
@@ -68,6 +68,24 @@ def test_a_users_folder_or_file_is_refused_and_left_untouched(tmp_path):
         assert snapshot(target) == before
     # Nothing written beside them either: no lock file, no staging folder, no build folder.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file.txt", "notes"]
+
+
+def test_the_check_before_torch_loads_reads_the_options_as_the_build_does(tmp_path):
+    """The site folder is checked before torch and the chapters load, from the options as the full
+    parse reads them: an abbreviation names the same folder, an ambiguous one is the same error,
+    and --help prints the help (with the chapters) whatever the site folder holds."""
+    notes = user_folder(tmp_path / "notes")
+    before = snapshot(notes)
+
+    def build(*options):
+        return subprocess.run([sys.executable, "-m", "generator.build", "--profile", "quick", *options], cwd=REPO,
+                              env=build_env(tmp_path / "build"), capture_output=True, text=True, timeout=120)
+    line = one_error_line(build("--site", str(notes)))
+    assert line.startswith(f"error: --site-dir {notes}: ") and "nothing was changed" in line
+    assert "ambiguous option: --s could match --scheduler, --site-dir" in one_error_line(build("--s", str(notes)))
+    shown = build("--site-dir", str(notes), "--help")
+    assert shown.returncode == 0 and "mnist-cnn" in shown.stdout and shown.stderr == ""
+    assert snapshot(notes) == before and not (tmp_path / "build").exists()
 
 
 def test_the_repository_the_build_folder_and_its_cache_are_refused(built):
